@@ -1,0 +1,137 @@
+"""Perceptual losses: content loss on features, style loss on Gram matrices, total variation.
+
+Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks" (CVPR 2016):
+content is matched on the activations F_l (C_l x M_l, M_l = H_l W_l positions) of one deep layer,
+style on the Gram matrices G_l = F_l F_l^T of several layers, which keep which channels fire
+together and throw away where.
+
+Normalization -- the choice that lets one set of default weights work everywhere:
+
+    gram_matrix(F)      = F F^T / M                          (mean over positions)
+    content_loss(F, P)  = ||F - P||^2 / ||P||^2              (relative error of the features)
+    style_loss(G, A)    = ||G - A||^2 / ||A||^2              (relative error of the Gram matrix)
+    total_variation(x)  = mean of squared neighbour differences of the image (pixels in [0, 1])
+
+Dividing by the target makes each term a pure number: multiplying a layer's activations by any
+factor c leaves it unchanged (numerator and denominator both scale by c^2, or c^4 for Grams). The
+VGG weights converted from Caffe have activations hundreds of times larger than torchvision's, and
+the raw Gatys losses differ by that factor squared (to the fourth for style) -- with relative
+losses the same `style_weight` works for both. Averaging over positions makes the terms
+independent of image size, and every layer starts near 1, so per-layer weights mean what they say.
+Layer weights within content and within style are normalized to sum to one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+import torch
+
+EPS = 1e-12
+
+DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
+DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0}
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C): channel co-activations averaged over the H*W positions."""
+    b, c, h, w = features.shape
+    f = features.reshape(b, c, h * w)
+    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """||F - P||^2 / ||P||^2 per image, averaged over the batch. (B, C, H, W), target (1 or B, ...)."""
+    dims = tuple(range(1, features.dim()))
+    error = (features - target).pow(2).sum(dims)
+    return (error / target.pow(2).sum(dims).clamp_min(EPS)).mean()
+
+
+def style_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """||G - A||^2 / ||A||^2 per image, averaged over the batch. Grams (B, C, C), target (1 or B, C, C)."""
+    return content_loss(gram, target)  # the same relative squared error, on Gram matrices
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between vertical and horizontal neighbours of (B, 3, H, W)."""
+    dy = (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean()
+    dx = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
+    return dy + dx
+
+
+def _layer_weights(value) -> Mapping[str, float]:
+    """{"relu1_1": 1.0, ...} from a mapping or a list of names (weight 1 each); read-only."""
+    weights = dict(value) if isinstance(value, Mapping) else {name: 1.0 for name in value}
+    for name, w in weights.items():
+        if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+            raise ValueError(f"layer weight for {name!r} must be a finite number >= 0, got {w!r}")
+    return MappingProxyType({name: float(w) for name, w in weights.items()})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the loss looks at and how much each part counts; immutable, so a snapshot is a reference.
+
+    content_layers / style_layers: {layer: weight} (or a list of layer names, weight 1 each).
+    Change it with `settings.replace(style_weight=...)`.
+    """
+
+    content_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
+    style_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
+    content_weight: float = 1.0
+    style_weight: float = 30.0
+    tv_weight: float = 10.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "content_layers", _layer_weights(self.content_layers))
+        object.__setattr__(self, "style_layers", _layer_weights(self.style_layers))
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    def replace(self, **changes) -> Settings:
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; "
+                            f"settings are {', '.join(self.__dataclass_fields__)}")
+        return replace(self, **changes)
+
+    def active_content_layers(self) -> list[str]:
+        return [n for n, w in self.content_layers.items() if w > 0] if self.content_weight > 0 else []
+
+    def active_style_layers(self) -> list[str]:
+        return [n for n, w in self.style_layers.items() if w > 0] if self.style_weight > 0 else []
+
+
+def perceptual_loss(features: Mapping[str, torch.Tensor], image: torch.Tensor, settings: Settings,
+                    content_targets: Mapping[str, torch.Tensor],
+                    style_targets: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Weighted total loss and its unweighted parts {"content:relu4_2", "style:relu1_1", ..., "tv"}.
+
+    features: the image's activations for the active layers; content_targets: activations P_l
+    of the content image; style_targets: Gram matrices A_l of the style image.
+    """
+    parts: dict[str, torch.Tensor] = {}
+    total = image.new_zeros(())
+    for kind, layers, weight, loss, targets in (
+            ("content", settings.active_content_layers(), settings.content_weight,
+             content_loss, content_targets),
+            ("style", settings.active_style_layers(), settings.style_weight, style_loss, style_targets)):
+        if not layers:
+            continue
+        norm = sum(getattr(settings, f"{kind}_layers")[n] for n in layers)
+        for name in layers:
+            f = features[name].float()  # losses in float32 even under reduced-precision autocast
+            value = loss(gram_matrix(f) if kind == "style" else f, targets[name])
+            parts[f"{kind}:{name}"] = value.detach()
+            total = total + weight * getattr(settings, f"{kind}_layers")[name] / norm * value
+    if settings.tv_weight > 0:
+        value = total_variation(image)
+        parts["tv"] = value.detach()
+        total = total + settings.tv_weight * value
+    return total, parts

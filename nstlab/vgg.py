@@ -1,0 +1,202 @@
+"""The VGG feature extractor: what the network "sees" at each named layer.
+
+Gatys et al. describe images by the activations of VGG-19 (Simonyan & Zisserman 2015, "Very Deep
+Convolutional Networks for Large-Scale Image Recognition"). This module rebuilds the convolutional
+part of VGG-16 or VGG-19 with the paper's layer names, block by block:
+
+    conv1_1 relu1_1 conv1_2 relu1_2 pool1   conv2_1 ... pool2   conv3_1 ... pool3   ...   pool5
+
+(torchvision numbers them `features.0`, `features.1`, ...; some tutorials count convolutions and
+call conv2_2 "conv_4".) `VGGFeatures(image, layers)` returns a dict of the requested activations
+and stops after the deepest one, so later layers cost nothing. ImageNet normalization happens
+inside: images go in as RGB in [0, 1]. ReLU runs in place (saving memory) except right after a
+convolution whose output was requested -- torchvision's in-place ReLU would overwrite it.
+Pooling is max (as trained) or average (Gatys et al. 2016 found it gives smoother results) and
+can be switched at any time.
+
+Weights come from a file (`vgg16().features` / `vgg19().features` or full VGG state dicts; the
+architecture follows the file), from the file named by $NSTLAB_VGG_WEIGHTS, or from torchvision
+(downloaded once when online).
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
+BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block
+CHANNELS = (64, 128, 256, 512, 512)  # output channels per block
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class WeightsError(RuntimeError):
+    """VGG weights that cannot be found, downloaded or loaded; the message says how to fix it."""
+
+
+def layer_names(arch: str = "vgg19") -> list[str]:
+    """All layer names of `arch` in forward order: conv1_1, relu1_1, conv1_2, ..., pool5."""
+    if arch not in BLOCKS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
+    names = []
+    for block, convs in enumerate(BLOCKS[arch], start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names
+
+
+class VGGFeatures(nn.Module):
+    """VGG-16/19 convolutional layers with paper names; forward(image, layers) -> {name: activation}."""
+
+    def __init__(self, arch: str = "vgg19", pooling: str = "max"):
+        super().__init__()
+        self.arch = arch
+        self.names = layer_names(arch)
+        self.pooling = pooling
+        convs, in_channels = {}, 3
+        for block, n in enumerate(BLOCKS[arch], start=1):
+            for i in range(1, n + 1):
+                convs[f"conv{block}_{i}"] = nn.Conv2d(in_channels, CHANNELS[block - 1], 3, padding=1)
+                in_channels = CHANNELS[block - 1]
+        self.convs = nn.ModuleDict(convs)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)  # a fixed feature extractor: gradients flow to the image only
+        self.eval()
+
+    @property
+    def pooling(self) -> str:
+        return self._pooling
+
+    @pooling.setter
+    def pooling(self, value: str) -> None:
+        if value not in ("max", "avg"):
+            raise ValueError(f"pooling must be 'max' or 'avg', got {value!r}")
+        self._pooling = value
+
+    def channels(self, layer: str) -> int:
+        """Number of channels of `layer`'s activation."""
+        self.check_layers([layer])
+        return CHANNELS[int(layer[4]) - 1]  # conv1_1, relu1_1, pool1: the block number is at [4]
+
+    def check_layers(self, layers: Iterable[str]) -> list[str]:
+        """The layers as a list; raises ValueError naming the valid names if one is unknown."""
+        layers = list(layers)
+        unknown = [name for name in layers if name not in self.names]
+        if unknown:
+            raise ValueError(f"unknown {self.arch} layer(s) {', '.join(map(repr, unknown))}; "
+                             f"valid names: {', '.join(self.names)}")
+        return layers
+
+    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        """image (B, 3, H, W) RGB in [0, 1] -> {layer: (B, C_l, H_l, W_l)} for each requested layer."""
+        wanted = set(self.check_layers(layers))
+        out: dict[str, torch.Tensor] = {}
+        if not wanted:
+            return out
+        x = (image - self.mean) / self.std
+        pool = F.max_pool2d if self._pooling == "max" else F.avg_pool2d
+        previous = None
+        for name in self.names:
+            if name.startswith("conv"):
+                x = self.convs[name](x)
+            elif name.startswith("relu"):
+                x = F.relu(x, inplace=previous not in out)  # never overwrite a captured conv output
+            else:
+                x = pool(x, kernel_size=2, stride=2)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break  # cut after the deepest requested layer
+            previous = name
+        return out
+
+
+def load_vgg(weights=None, arch: str | None = None, pooling: str = "max",
+             device: str | torch.device = "cpu") -> VGGFeatures:
+    """Build a `VGGFeatures` with pretrained weights.
+
+    weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, falling back to torchvision's
+    ImageNet weights for `arch` (default vgg19), downloaded once when online; or "torchvision".
+    With a file the architecture follows the file (`arch`, if given, must agree).
+    """
+    if weights is None:
+        weights = os.environ.get(WEIGHTS_ENV) or "torchvision"
+    if str(weights) == "torchvision":
+        arch = arch or "vgg19"
+        state = _torchvision_state(arch)
+    else:
+        state = _file_state(Path(weights).expanduser())
+        file_arch = _arch_of(state, weights)
+        if arch is not None and arch != file_arch:
+            raise WeightsError(f"{weights} holds {file_arch} weights, but arch={arch!r} was asked for")
+        arch = file_arch
+    model = VGGFeatures(arch, pooling)
+    convs = [name for name in model.names if name.startswith("conv")]
+    tensors = [value for key, value in state.items() if key.endswith(("weight", "bias"))]
+    renamed = {f"convs.{conv}.{kind}": tensors[2 * i + j]
+               for i, conv in enumerate(convs) for j, kind in enumerate(("weight", "bias"))}
+    renamed.update(mean=model.mean, std=model.std)
+    try:
+        model.load_state_dict(renamed)
+    except RuntimeError as err:
+        raise WeightsError(f"{weights}: tensors do not fit {arch} ({err})") from err
+    return model.to(device)
+
+
+def _file_state(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise WeightsError(f"VGG weights file {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and weights_only errors have no common type
+        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({err})") from err
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+    return _features_only(state)
+
+
+def _features_only(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keep the convolutional part, in layer order; accepts `features.N.*` (full VGG) or `N.*` keys."""
+    if any(key.startswith("features.") for key in state):
+        state = {key[len("features."):]: v for key, v in state.items() if key.startswith("features.")}
+    state = {key: v for key, v in state.items() if key.split(".")[0].isdigit()}
+    return dict(sorted(state.items(), key=lambda kv: (int(kv[0].split(".")[0]), kv[0].endswith("bias"))))
+
+
+def _arch_of(state: dict[str, torch.Tensor], source) -> str:
+    n_convs = sum(1 for v in state.values() if v.dim() == 4)
+    for arch, blocks in BLOCKS.items():
+        if sum(blocks) == n_convs:
+            return arch
+    raise WeightsError(f"{source}: found {n_convs} convolution weights; VGG-16 has 13, VGG-19 has 16")
+
+
+def _torchvision_state(arch: str) -> dict[str, torch.Tensor]:
+    from torchvision.models import VGG16_Weights, VGG19_Weights
+
+    if arch not in BLOCKS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
+    enum = {"vgg16": VGG16_Weights, "vgg19": VGG19_Weights}[arch].IMAGENET1K_V1
+    try:
+        state = enum.get_state_dict(progress=True)
+    except (urllib.error.URLError, OSError) as err:
+        raise WeightsError(
+            f"could not download torchvision's {arch} ImageNet weights from {enum.url} ({err}).\n"
+            "Offline, point nstlab at a weights file instead, one of:\n"
+            f"  - set the environment variable {WEIGHTS_ENV}=/path/to/vgg-features.pth\n"
+            "  - pass weights=PATH (Python) or --weights PATH (command line)\n"
+            "The file is a state dict of torchvision.models.vgg16().features or vgg19().features "
+            "(or of the whole model); saving torchvision's own weights on a machine that is "
+            "online makes one: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1')"
+            ".features.state_dict(), 'vgg19-features.pth')"
+        ) from err
+    return _features_only(state)
