@@ -156,7 +156,7 @@ class StyleTransfer:
         image = None
         bar = tqdm(total=total, disable=not progress, desc="stylize", unit="step", leave=False)
         try:
-            for n, s in zip(counts, sizes):
+            for n, s in zip(counts, sizes, strict=True):
                 image = self._run_scale(run, image, n, s, init, optimizer, lr, generator,
                                         style_scale, callback, bar)
                 if run.status != "done":
@@ -185,6 +185,7 @@ class StyleTransfer:
         targets = _Targets(self, content, style)
         opt = current = None
         run.best, run.best_loss = image.detach().clone(), math.inf
+        before = torch.empty_like(run.best)  # the image a step's loss was evaluated at
 
         for _ in range(steps):
             if self._stop.is_set():
@@ -195,20 +196,8 @@ class StyleTransfer:
                 targets.ensure(settings)
                 opt = _optimizer(optimizer, image, lr)  # the objective changed: fresh history
                 run.best_loss, current = math.inf, settings
-            record = {}
-
-            def closure():
-                opt.zero_grad(set_to_none=True)
-                with self._autocast():
-                    features = self.extractor(image, targets.layers(settings))
-                loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style)
-                loss.backward()
-                record["loss"], record["parts"] = loss.detach(), parts
-                return loss
-
-            opt.step(closure)
-            values = torch.stack([record["loss"], *record["parts"].values()]).tolist()
-            loss, losses = values[0], dict(zip(record["parts"], values[1:]))
+            before.copy_(image.detach())
+            loss, losses = self._step(opt, image, settings, targets)
             if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * run.best_loss:
                 run.status = "diverged"
                 raise DivergenceError(
@@ -217,7 +206,7 @@ class StyleTransfer:
                     run.result(run.best))
             if loss < run.best_loss:  # the loss belongs to the image before this step's update
                 run.best_loss = loss
-                run.best.copy_(image.detach())
+                run.best, before = before, run.best
             with torch.no_grad():
                 image.clamp_(0, 1)
             run.steps += 1
@@ -227,6 +216,23 @@ class StyleTransfer:
             if callback is not None:
                 callback(Step(run.steps, run.total, size, loss, losses, image.detach(), settings))
         return image.detach()
+
+    def _step(self, opt, image, settings, targets) -> tuple[float, dict[str, float]]:
+        """One optimizer step = one forward + backward; returns the loss and its parts before it."""
+        record = {}
+
+        def closure():
+            opt.zero_grad(set_to_none=True)
+            with self._autocast():
+                features = self.extractor(image, targets.layers(settings))
+            loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style)
+            loss.backward()
+            record["loss"], record["parts"] = loss.detach(), parts
+            return loss
+
+        opt.step(closure)
+        values = torch.stack([record["loss"], *record["parts"].values()]).tolist()  # one device sync
+        return values[0], dict(zip(record["parts"], values[1:], strict=True))
 
     def _autocast(self):
         if self.precision == "float32":

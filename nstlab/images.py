@@ -10,6 +10,7 @@ RGB (transparent pixels are composited over white). Anything that cannot be read
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,13 +93,16 @@ def _open(path: Path) -> Image.Image:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes)")
     try:
-        image = Image.open(path)
+        with warnings.catch_warnings():  # _check_size applies nstlab's own limit
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
         _check_size(image.size, str(path))
         image.load()  # decode now, so a truncated file fails here and not later
     except UnidentifiedImageError as err:
         raise ImageError(f"{path}: not an image file Pillow can read") from err
     except Image.DecompressionBombError as err:
-        raise ImageError(f"{path}: image too large ({err})") from err
+        raise ImageError(f"{path}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit "
+                         f"({err})") from err
     except OSError as err:  # "image file is truncated", broken data streams
         raise ImageError(f"{path}: cannot decode image ({err})") from err
     return image
@@ -143,9 +147,9 @@ def _from_array(array: np.ndarray, name: str) -> torch.Tensor:
         data = array.astype(np.float32) / 65535
     elif np.issubdtype(array.dtype, np.floating):
         data = array.astype(np.float32)
-        _check_range(float(np.nanmin(data)), float(np.nanmax(data)), name)
         if np.isnan(data).any():
             raise ImageError(f"{name}: contains NaN values")
+        _check_range(float(data.min()), float(data.max()), name)
     else:
         raise ImageError(f"{name}: unsupported dtype {array.dtype} (use uint8, uint16 or float)")
     return _to_rgb(torch.from_numpy(np.ascontiguousarray(data)).permute(2, 0, 1))

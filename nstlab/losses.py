@@ -108,9 +108,10 @@ class Settings:
         return [n for n, w in self.style_layers.items() if w > 0] if self.style_weight > 0 else []
 
 
-def perceptual_loss(features: Mapping[str, torch.Tensor], image: torch.Tensor, settings: Settings,
-                    content_targets: Mapping[str, torch.Tensor],
-                    style_targets: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def perceptual_loss(
+    features: Mapping[str, torch.Tensor], image: torch.Tensor, settings: Settings,
+    content_targets: Mapping[str, torch.Tensor], style_targets: Mapping[str, torch.Tensor],
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted total loss and its unweighted parts {"content:relu4_2", "style:relu1_1", ..., "tv"}.
 
     features: the image's activations for the active layers; content_targets: activations P_l

@@ -1,0 +1,84 @@
+import shutil
+
+import pooch
+import pytest
+import torch
+
+from nstlab import samples
+from nstlab.samples import SAMPLES, SampleError, load_sample, resolve_image, sample_path
+
+
+def test_registry_hashes_match_the_shared_files(data_dir):
+    for sample in SAMPLES.values():
+        assert pooch.file_hash(str(data_dir / sample.path)) == sample.sha256, sample.name
+
+
+def test_classic_five_have_urls():
+    for name in ("tubingen", "starry_night", "the_scream", "shipwreck", "woman_with_hat"):
+        assert SAMPLES[name].url.endswith(SAMPLES[name].path)
+
+
+def test_offline_folder(data_dir):
+    assert sample_path("starry_night") == data_dir / "starry_night.jpg"
+    image = load_sample("tubingen", size=64)
+    assert image.shape == (1, 3, 48, 64)
+    assert torch.equal(resolve_image("tubingen", 64), image)
+
+
+def test_offline_folder_missing_or_corrupt_file(tmp_path, monkeypatch, data_dir):
+    monkeypatch.setenv("NSTLAB_DATA", str(tmp_path))
+    with pytest.raises(SampleError, match="does not exist"):
+        sample_path("tubingen")
+    (tmp_path / "tubingen.jpg").write_bytes(b"not the photo")
+    with pytest.raises(SampleError, match="sha256"):
+        sample_path("tubingen")
+    shutil.copy(data_dir / "tubingen.jpg", tmp_path)
+    assert sample_path("tubingen") == tmp_path / "tubingen.jpg"
+
+
+def test_unknown_sample_lists_known_names():
+    with pytest.raises(SampleError, match="starry_night"):
+        sample_path("mona_lisa")
+
+
+def test_download_goes_through_pooch_with_the_hash(monkeypatch, tmp_path):
+    calls = {}
+
+    def fake_retrieve(url, known_hash, fname, path, progressbar):
+        calls.update(url=url, known_hash=known_hash, path=path)
+        return str(tmp_path / fname)
+
+    monkeypatch.setattr(samples.pooch, "retrieve", fake_retrieve)
+    assert sample_path("the_scream") == tmp_path / "the_scream.jpg"
+    assert calls["known_hash"] == "sha256:" + SAMPLES["the_scream"].sha256
+    assert calls["url"] == SAMPLES["the_scream"].url
+    assert calls["path"] == str(tmp_path / "cache")  # $NSTLAB_CACHE, set by conftest
+
+
+def test_download_failure_says_what_to_do(monkeypatch):
+    def offline(*args, **kwargs):
+        raise ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(samples.pooch, "retrieve", offline)
+    with pytest.raises(SampleError, match="NSTLAB_DATA"):
+        sample_path("tubingen")
+    with pytest.raises(SampleError, match="no download URL"):
+        sample_path("great_wave")
+
+
+def test_resolve_prefers_an_existing_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from PIL import Image
+    Image.new("RGB", (4, 2), "red").save(tmp_path / "tubingen", format="PNG")  # a file named like a sample
+    assert resolve_image("tubingen").shape == (1, 3, 2, 4)
+
+
+def test_synthetic_images():
+    s = samples.stripes(32, period=8)
+    assert s.shape == (1, 3, 32, 32) and 0 <= s.min() and s.max() <= 1
+    assert torch.allclose(s[..., :, 0], s[..., :, 8], atol=1e-5)  # periodic along x at angle 0
+    assert torch.allclose(s[..., 0, :], s[..., 5, :])  # constant along y
+    c = samples.checkerboard(16, squares=4)
+    assert c[0, 0, 0, 0] == 0 and c[0, 0, 0, 4] == 1 and c[0, 0, 4, 4] == 0 and c.mean() == 0.5
+    assert torch.equal(samples.noise(8, seed=1), samples.noise(8, seed=1))
+    assert not torch.equal(samples.noise(8, seed=1), samples.noise(8, seed=2))
