@@ -106,7 +106,10 @@ class StyleTransfer:
         self.extractor = (extractor or load_vgg()).to(self.device)
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._settings = self._checked(settings or Settings())
+        if settings is None:  # defaults, without the terms that have no image
+            settings = Settings(content_weight=1.0 if content is not None else 0.0,
+                                style_weight=Settings.style_weight if style is not None else 0.0)
+        self._settings = self._checked(settings)
 
     # -- live controls (any thread) ------------------------------------------------------------
 

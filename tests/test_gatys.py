@@ -1,0 +1,167 @@
+"""Engine behaviour on a randomly initialized VGG-16 at tiny sizes: fast, no real weights needed."""
+
+import threading
+
+import pytest
+import torch
+from helpers import Probe
+
+from nstlab.gatys import DivergenceError, StyleTransfer
+from nstlab.losses import Settings
+from nstlab.samples import checkerboard, stripes
+
+SMALL = Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1", "relu3_1"])
+
+
+def make(random_vgg, settings=SMALL, **kw):
+    probe = Probe(random_vgg)
+    return StyleTransfer(checkerboard(32, 4), stripes(32, 6), probe, settings, device="cpu", **kw), probe
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_one_forward_backward_per_step_targets_once(random_vgg, optimizer):
+    transfer, probe = make(random_vgg)
+    result = transfer.run(6, 32, optimizer=optimizer, progress=False)
+    assert result.status == "done" and result.steps == 6
+    assert probe.grad_calls() == 6
+    no_grad = [layers for g, layers in probe.calls if not g]
+    assert no_grad == [("relu2_2",), ("relu1_1", "relu2_1", "relu3_1")]  # content, then style
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_callback_sees_every_step(random_vgg):
+    transfer, _ = make(random_vgg)
+    seen = []
+    result = transfer.run(4, 32, callback=seen.append, progress=False)
+    assert [s.step for s in seen] == [1, 2, 3, 4] and {s.total for s in seen} == {4}
+    assert set(seen[0].losses) == {"content:relu2_2", "style:relu1_1", "style:relu2_1", "style:relu3_1", "tv"}
+    assert seen[0].image.shape == (1, 3, 32, 32) and seen[0].size == 32
+    assert [h["loss"] for h in result.history] == [s.loss for s in seen]
+    assert result.image.shape == (1, 3, 32, 32) and result.image.device.type == "cpu"
+
+
+def test_settings_change_between_steps(random_vgg):
+    transfer, probe = make(random_vgg)
+
+    def callback(step):
+        if step.step == 2:
+            transfer.update(style_weight=0.0)
+        if step.step == 4:
+            transfer.update(style_layers={"relu1_1": 1.0, "relu4_1": 2.0}, style_weight=50.0)
+
+    seen = []
+    transfer.run(6, 32, callback=lambda s: (seen.append(s), callback(s)), progress=False)
+    assert [s.settings.style_weight for s in seen] == [30, 30, 0, 0, 50, 50]
+    assert not any(k.startswith("style") for k in seen[2].losses)
+    assert "style:relu4_1" in seen[4].losses
+    # only the newly switched-on layer gets its target computed
+    assert [layers for g, layers in probe.calls if not g][-1] == ("relu4_1",)
+    with pytest.raises(ValueError, match="valid names"):
+        transfer.update(style_layers=["relu9_9"])
+    assert transfer.settings.style_weight == 50  # a rejected update changes nothing
+
+
+def test_update_from_another_thread(random_vgg):
+    transfer, _ = make(random_vgg)
+    at_step_2, updated = threading.Event(), threading.Event()
+    seen = []
+
+    def callback(step):
+        seen.append(step.settings.tv_weight)
+        if step.step == 2:
+            at_step_2.set()
+            assert updated.wait(10)
+
+    worker = threading.Thread(target=transfer.run, args=(4, 32), kwargs={"callback": callback, "progress": False})
+    worker.start()
+    assert at_step_2.wait(30)
+    transfer.update(tv_weight=123.0)
+    updated.set()
+    worker.join(30)
+    assert seen == [10, 10, 123, 123]
+
+
+def test_stop_ends_cleanly(random_vgg):
+    transfer, _ = make(random_vgg)
+    result = transfer.run(10, 32, callback=lambda s: s.step == 3 and transfer.stop(), progress=False)
+    assert result.status == "stopped" and result.steps == 3
+    assert transfer.run(2, 32, progress=False).steps == 2  # a new run starts afresh
+
+
+def test_ctrl_c_returns_the_best_image(random_vgg):
+    transfer, _ = make(random_vgg)
+    after = []  # image after step k is the one step k + 1 evaluates
+
+    def callback(step):
+        after.append(step.image.clone())
+        if step.step == 5:
+            raise KeyboardInterrupt
+
+    result = transfer.run(20, 32, optimizer="adam", lr=0.2, callback=callback, progress=False)
+    assert result.status == "interrupted" and result.steps == 5
+    losses = [h["loss"] for h in result.history]
+    best = min(range(5), key=losses.__getitem__)
+    expected = checkerboard(32, 4) if best == 0 else after[best - 1]
+    assert torch.equal(result.image, expected)
+
+
+@pytest.mark.parametrize("poison", [float("nan"), 1e6])
+def test_divergence_is_reported_with_the_best_image(random_vgg, poison):
+    transfer, probe = make(random_vgg)
+    probe.poison_after, probe.poison = 3, poison
+    with pytest.raises(DivergenceError, match="diverged at step 4") as err:
+        transfer.run(10, 32, progress=False)
+    result = err.value.result
+    assert result.status == "diverged" and result.steps == 3
+    assert torch.isfinite(result.image).all() and result.image.std() > 0.1  # not a black image
+
+
+def test_seeded_and_reproducible(random_vgg):
+    transfer, _ = make(random_vgg)
+    a = transfer.run(3, 32, init="noise", seed=1, progress=False).image
+    b = transfer.run(3, 32, init="noise", seed=1, progress=False).image
+    c = transfer.run(3, 32, init="noise", seed=2, progress=False).image
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_coarse_to_fine(random_vgg):
+    transfer, probe = make(random_vgg)
+    seen = []
+    result = transfer.run([3, 2], [16, 32], callback=seen.append, progress=False)
+    assert [s.size for s in seen] == [16, 16, 16, 32, 32] and result.steps == 5
+    assert result.image.shape == (1, 3, 32, 32)
+    assert len([c for c in probe.calls if not c[0]]) == 4  # targets once per scale
+    with pytest.raises(ValueError, match="2 sizes but 3 step counts"):
+        transfer.run([1, 2, 3], [16, 32])
+
+
+def test_texture_synthesis_and_reconstruction(random_vgg):
+    texture = StyleTransfer(None, stripes(32), random_vgg, SMALL.replace(content_weight=0), "cpu")
+    result = texture.run(5, 24, progress=False)  # no content: starts from noise, shape of the style
+    assert result.image.shape == (1, 3, 24, 24) and result.history[-1]["loss"] < result.history[0]["loss"]
+    recon = StyleTransfer(checkerboard(32), None, random_vgg, SMALL.replace(style_weight=0), "cpu")
+    assert recon.run(3, 32, init="noise", progress=False).steps == 3
+    with pytest.raises(ValueError, match="no content image"):
+        StyleTransfer(None, stripes(32), random_vgg, SMALL, "cpu")
+    with pytest.raises(ValueError, match="no style image"):
+        recon.update(style_weight=1.0)
+
+
+def test_reduced_precision_runs_close_to_float32(random_vgg):
+    full, _ = make(random_vgg)
+    half, _ = make(random_vgg, precision="bfloat16")
+    a = full.run(5, 32, optimizer="adam", progress=False)
+    b = half.run(5, 32, optimizer="adam", progress=False)
+    assert b.image.dtype == torch.float32
+    assert (a.image - b.image).abs().mean() < 0.02
+
+
+def test_bad_arguments(random_vgg):
+    transfer, _ = make(random_vgg)
+    for kwargs, message in [({"init": "zeros"}, "init must be"), ({"optimizer": "sgd"}, "optimizer must be")]:
+        with pytest.raises(ValueError, match=message):
+            transfer.run(1, 16, **kwargs)
+    with pytest.raises(ValueError, match="precision"):
+        make(random_vgg, precision="int8")
+    with pytest.raises(ValueError, match="content image, a style image"):
+        StyleTransfer(None, None, random_vgg)
