@@ -19,7 +19,7 @@ from pathlib import Path
 import pooch
 import torch
 
-from .images import load_image
+from .images import ImageError, load_image
 
 DATA_ENV = "NSTLAB_DATA"
 CACHE_ENV = "NSTLAB_CACHE"
@@ -119,8 +119,11 @@ def load_sample(name: str, size: int | None = None) -> torch.Tensor:
 
 def resolve_image(source, size: int | None = None) -> torch.Tensor:
     """A sample name, or anything `load_image` takes, as (1, 3, H, W) in [0, 1]."""
-    if isinstance(source, str) and source in SAMPLES and not Path(source).exists():
-        return load_sample(source, size)
+    if isinstance(source, str) and not Path(source).exists():
+        if source in SAMPLES:
+            return load_sample(source, size)
+        if not Path(source).suffix:  # a bare word: most likely a misspelt sample name
+            raise ImageError(f"{source}: no such file, and not a sample name ({', '.join(SAMPLES)})")
     return load_image(source, size)
 
 

@@ -72,7 +72,8 @@ def test_update_from_another_thread(random_vgg):
             at_step_2.set()
             assert updated.wait(10)
 
-    worker = threading.Thread(target=transfer.run, args=(4, 32), kwargs={"callback": callback, "progress": False})
+    worker = threading.Thread(target=transfer.run, args=(4, 32),
+                              kwargs={"callback": callback, "progress": False})
     worker.start()
     assert at_step_2.wait(30)
     transfer.update(tv_weight=123.0)

@@ -75,7 +75,7 @@ def test_resolve_prefers_an_existing_path(tmp_path, monkeypatch):
 
 def test_synthetic_images():
     s = samples.stripes(32, period=8)
-    assert s.shape == (1, 3, 32, 32) and 0 <= s.min() and s.max() <= 1
+    assert s.shape == (1, 3, 32, 32) and s.min() >= 0 and s.max() <= 1
     assert torch.allclose(s[..., :, 0], s[..., :, 8], atol=1e-5)  # periodic along x at angle 0
     assert torch.allclose(s[..., 0, :], s[..., 5, :])  # constant along y
     c = samples.checkerboard(16, squares=4)

@@ -1,7 +1,6 @@
 """Does it really stylize? Real ImageNet VGG-16 weights and the classic images, at 64-128 px."""
 
 import pytest
-import torch
 import torch.nn.functional as F
 from helpers import Probe
 

@@ -98,7 +98,7 @@ def test_bad_weight_files(tmp_path):
     with pytest.raises(WeightsError, match="does not exist"):
         load_vgg(tmp_path / "missing.pth")
     (tmp_path / "junk.pth").write_bytes(b"junk")
-    with pytest.raises(WeightsError, match="junk.pth: not a loadable"):
+    with pytest.raises(WeightsError, match=r"junk\.pth: not a loadable"):
         load_vgg(tmp_path / "junk.pth")
     torch.save({"0.weight": torch.zeros(64, 3, 3, 3), "0.bias": torch.zeros(64)}, tmp_path / "one.pth")
     with pytest.raises(WeightsError, match="found 1 convolution"):

@@ -1,0 +1,62 @@
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from nstlab.cli import main
+
+
+def test_stylize_end_to_end(tmp_path, data_dir, real_weights, capsys):
+    out = tmp_path / "out.png"
+    code = main(["stylize", "tubingen", "starry_night", "-o", str(out), "--size", "64", "--steps", "5",
+                 "--weights", str(real_weights), "--style-layers", "relu1_1", "relu2_1:2", "relu3_1",
+                 "--optimizer", "adam", "--seed", "1", "--device", "cpu", "-q"])
+    assert code == 0
+    assert Image.open(out).size == (64, 48)
+    assert "5 steps" in capsys.readouterr().out
+
+
+def test_python_dash_m_with_weights_from_environment(tmp_path, data_dir, real_weights, monkeypatch):
+    monkeypatch.setenv("NSTLAB_VGG_WEIGHTS", str(real_weights))
+    style = tmp_path / "style.png"
+    Image.new("RGB", (40, 30), "orange").save(style)
+    out = tmp_path / "deep" / "out.jpg"
+    done = subprocess.run([sys.executable, "-m", "nstlab", "stylize", "tubingen", str(style), "-o", str(out),
+                           "--size", "32,48", "--steps", "2,2", "-q"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Image.open(out).size == (48, 36)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.jpg", "starry_night"], "missing.jpg: no such file"),
+    (["tubingen", "mona_lisa"], "mona_lisa: no such file, and not a sample name (tubingen, "),
+    (["tubingen", "starry_night", "--style-layers", "conv_4"], "valid names"),
+    (["tubingen", "starry_night", "--style-weight", "-1"], "style_weight"),
+    (["tubingen", "starry_night", "--size", "64,128", "--steps", "1,2,3"], "2 sizes but 3 step counts"),
+])
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, data_dir, real_weights, capsys, args,
+                                                         message):
+    out = tmp_path / "out.png"
+    code = main(["stylize", *args, "-o", str(out), "--weights", str(real_weights), "-q"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unknown_output_extension(tmp_path, real_weights, capsys):
+    assert main(["stylize", "a", "b", "-o", str(tmp_path / "out.xyz"), "--weights", str(real_weights)]) == 2
+    assert "out.xyz" in capsys.readouterr().err
+
+
+def test_argument_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["stylize", "a", "b", "-o", "x.png", "--size", "big"])
+    assert exit_.value.code == 2
+
+
+def test_samples_lists_names(capsys):
+    assert main(["samples"]) == 0
+    out = capsys.readouterr().out
+    assert "tubingen" in out and "Praefcke" in out
