@@ -168,8 +168,11 @@ class StyleTransfer:
             run.status = "interrupted"
         finally:
             bar.close()
-        final = run.best if run.status == "interrupted" and run.best is not None else image
-        return run.result(final)
+        if run.status == "interrupted" and run.best is not None:
+            image = run.best
+        if image is None:  # interrupted before the first step
+            raise KeyboardInterrupt
+        return run.result(image)
 
     def _run_scale(self, run, previous, steps, size, init, optimizer, lr, generator,
                    style_scale, callback, bar) -> torch.Tensor:
