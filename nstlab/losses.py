@@ -119,18 +119,20 @@ def perceptual_loss(
     """
     parts: dict[str, torch.Tensor] = {}
     total = image.new_zeros(())
-    for kind, layers, weight, loss, targets in (
-            ("content", settings.active_content_layers(), settings.content_weight,
-             content_loss, content_targets),
-            ("style", settings.active_style_layers(), settings.style_weight, style_loss, style_targets)):
-        if not layers:
-            continue
-        norm = sum(getattr(settings, f"{kind}_layers")[n] for n in layers)
+    groups = (("content", settings.content_layers, settings.active_content_layers(),
+               settings.content_weight, content_targets),
+              ("style", settings.style_layers, settings.active_style_layers(),
+               settings.style_weight, style_targets))
+    for kind, layer_weights, layers, weight, targets in groups:
+        norm = sum(layer_weights[name] for name in layers)
         for name in layers:
             f = features[name].float()  # losses in float32 even under reduced-precision autocast
-            value = loss(gram_matrix(f) if kind == "style" else f, targets[name])
+            if kind == "style":
+                value = style_loss(gram_matrix(f), targets[name])
+            else:
+                value = content_loss(f, targets[name])
             parts[f"{kind}:{name}"] = value.detach()
-            total = total + weight * getattr(settings, f"{kind}_layers")[name] / norm * value
+            total = total + weight * layer_weights[name] / norm * value
     if settings.tv_weight > 0:
         value = total_variation(image)
         parts["tv"] = value.detach()
