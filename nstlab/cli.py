@@ -15,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from . import __version__
 from .gatys import INITS, OPTIMIZERS, PRECISIONS, DivergenceError, stylize
 from .images import ImageError
@@ -102,7 +104,7 @@ def main(argv=None) -> int:
             content_layers=dict(args.content_layers) if args.content_layers else DEFAULT_CONTENT_LAYERS,
             style_layers=dict(args.style_layers) if args.style_layers else DEFAULT_STYLE_LAYERS,
             content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
-        if args.output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"):
+        if args.output.suffix.lower() not in Image.registered_extensions():  # what save_image can write
             raise ImageError(f"{args.output}: unknown image extension (use .png or .jpg)")
         extractor = load_vgg(args.weights, args.arch, args.pooling)
         folder = args.output.resolve().parent
