@@ -1,17 +1,18 @@
 """Gatys style transfer: optimize the pixels of an image until its VGG features match.
 
 Gatys, Ecker & Bethge, "Image Style Transfer Using Convolutional Neural Networks" (CVPR 2016);
-coarse-to-fine from Gatys et al., "Controlling Perceptual Factors in Neural Style Transfer"
-(CVPR 2017). The image starts as the content photo, the style painting or noise, and L-BFGS or
-Adam lowers `losses.perceptual_loss` step by step.
+coarse-to-fine and several styles on masked regions from Gatys et al., "Controlling Perceptual
+Factors in Neural Style Transfer" (CVPR 2017). The image starts as the content photo, the style
+painting or noise, and L-BFGS or Adam lowers `losses.perceptual_loss` step by step.
 
 A step costs one forward + backward pass through VGG, cut after the deepest layer in use: the
 targets (content activations, style Gram matrices) are computed once, without gradients, and
 only again for a layer that a settings change switches on. Settings (layers, weights) may change
 between steps, from any thread: `update()` swaps in a new immutable `Settings` under a lock and
-each step works on the snapshot it took. `callback(Step)` sees every step, `stop()` ends the run
-after the current step, Ctrl-C returns the best image so far, and a NaN or exploding loss raises
-`DivergenceError` (carrying the best image) instead of returning garbage.
+each step works on the snapshot it took. `callback(Step)` sees every step, `pause()` / `resume()`
+hold the run between steps, `stop()` ends it after the current step, Ctrl-C returns the best
+image so far, and a NaN or exploding loss raises `DivergenceError` (carrying the best image)
+instead of returning garbage.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
@@ -87,14 +89,17 @@ class DivergenceError(RuntimeError):
 
 
 class StyleTransfer:
-    """One content image, one style image, a feature extractor and live-editable `Settings`.
+    """One content image, one or more style images, a feature extractor and live `Settings`.
 
     content / style: tensors, PIL images, arrays, paths or sample names (either may be None:
-    without content it synthesizes texture, without style it reconstructs content).
+    without content it synthesizes texture, without style it reconstructs content). style may be
+    a list: without masks the result mixes the styles; masks (one per style: (H, W) tensors in
+    [0, 1], or images whose brightness is the mask) put style k on region k of the content.
     """
 
     def __init__(self, content=None, style=None, extractor: VGGFeatures | None = None,
-                 settings: Settings | None = None, device=None, precision: str = "float32"):
+                 settings: Settings | None = None, device=None, precision: str = "float32",
+                 masks=None):
         if content is None and style is None:
             raise ValueError("give a content image, a style image, or both")
         if precision not in PRECISIONS:
@@ -102,13 +107,17 @@ class StyleTransfer:
         self.device = default_device(device)
         self.precision = precision
         self.content = None if content is None else resolve_image(content)
-        self.style = None if style is None else resolve_image(style)
+        styles = [] if style is None else style if isinstance(style, (list, tuple)) else [style]
+        self.styles = [resolve_image(s) for s in styles]
+        self.masks = None if masks is None else _load_masks(masks, len(self.styles), self.content)
         self.extractor = (extractor or load_vgg()).to(self.device)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._go = threading.Event()  # cleared while paused
+        self._go.set()
         if settings is None:  # defaults, without the terms that have no image
             settings = Settings(content_weight=1.0 if content is not None else 0.0,
-                                style_weight=Settings.style_weight if style is not None else 0.0)
+                                style_weight=Settings.style_weight if self.styles else 0.0)
         self._settings = self._checked(settings)
 
     # -- live controls (any thread) ------------------------------------------------------------
@@ -126,8 +135,20 @@ class StyleTransfer:
         return new
 
     def stop(self) -> None:
-        """Ask a running `run()` to return after the current step."""
+        """Ask a running `run()` to return after the current step (also when paused)."""
         self._stop.set()
+        self._go.set()
+
+    def pause(self) -> None:
+        """Hold a running `run()` before its next step, until `resume()` or `stop()`."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
 
     # -- the optimization ----------------------------------------------------------------------
 
@@ -153,6 +174,7 @@ class StyleTransfer:
             init = "noise"
         lr = DEFAULT_LR[optimizer] if lr is None else lr
         self._stop.clear()
+        self._go.set()
         generator = torch.Generator().manual_seed(seed)
         total = sum(counts)
         run = _Run(total=total, started=time.perf_counter())
@@ -177,23 +199,26 @@ class StyleTransfer:
     def _run_scale(self, run, previous, steps, size, init, optimizer, lr, generator,
                    style_scale, callback, bar) -> torch.Tensor:
         content = None if self.content is None else resize(self.content, size).to(self.device)
-        style = None if self.style is None else resize(self.style, round(size * style_scale)).to(self.device)
-        shape = (content if content is not None else resize(self.style, size)).shape[-2:]
+        styles = [resize(s, round(size * style_scale)).to(self.device) for s in self.styles]
+        shape = (content if content is not None else resize(self.styles[0], size)).shape[-2:]
+        masks = None if self.masks is None else _resize_masks(self.masks, shape).to(self.device)
         if previous is not None:
             start = F.interpolate(previous, size=shape, mode="bicubic", align_corners=False)
         elif init == "content":
             start = content
         elif init == "style":
-            start = F.interpolate(self.style, size=shape, mode="bicubic", antialias=True, align_corners=False)
+            start = F.interpolate(self.styles[0], size=shape, mode="bicubic", antialias=True,
+                                  align_corners=False)
         else:
             start = torch.rand(1, 3, *shape, generator=generator)
         image = start.to(self.device).clamp(0, 1).requires_grad_(True)
-        targets = _Targets(self, content, style)
+        targets = _Targets(self, content, styles, masks)
         opt = current = None
         run.best, run.best_loss = image.detach().clone(), math.inf
         before = torch.empty_like(run.best)  # the image a step's loss was evaluated at
 
         for _ in range(steps):
+            self._go.wait()  # paused: hold here until resume() or stop()
             if self._stop.is_set():
                 run.status = "stopped"
                 break
@@ -231,7 +256,8 @@ class StyleTransfer:
             opt.zero_grad(set_to_none=True)
             with self._autocast():
                 features = self.extractor(image, targets.layers(settings))
-            loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style)
+            loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style,
+                                          targets.masks)
             loss.backward()
             record["loss"], record["parts"] = loss.detach(), parts
             return loss
@@ -251,7 +277,7 @@ class StyleTransfer:
         if settings.active_content_layers() and self.content is None:
             raise ValueError("content layers are active but there is no content image: "
                              "give one, or set content_weight=0")
-        if settings.active_style_layers() and self.style is None:
+        if settings.active_style_layers() and not self.styles:
             raise ValueError("style layers are active but there is no style image: "
                              "give one, or set style_weight=0")
         return settings
@@ -275,10 +301,11 @@ class _Run:
 
 
 class _Targets:
-    """Content activations and style Gram matrices at one scale, computed once per layer."""
+    """Content activations and style Gram matrices (K, C, C) at one scale, computed once per layer."""
 
-    def __init__(self, transfer: StyleTransfer, content, style):
-        self.transfer, self.content_image, self.style_image = transfer, content, style
+    def __init__(self, transfer: StyleTransfer, content, styles, masks):
+        self.transfer, self.content_image, self.style_images = transfer, content, styles
+        self.masks = masks  # (K, 1, H, W) or None
         self.content: dict[str, torch.Tensor] = {}
         self.style: dict[str, torch.Tensor] = {}
 
@@ -296,9 +323,37 @@ class _Targets:
             self.content.update({n: f.float() for n, f in features.items()})
         missing = [n for n in settings.active_style_layers() if n not in self.style]
         if missing:
-            with t._autocast():
-                features = t.extractor(self.style_image, missing)
-            self.style.update({n: gram_matrix(f.float()) for n, f in features.items()})
+            grams = {n: [] for n in missing}
+            for image in self.style_images:  # each at its own size and aspect
+                with t._autocast():
+                    features = t.extractor(image, missing)
+                for n, f in features.items():
+                    grams[n].append(gram_matrix(f.float()))
+            self.style.update({n: torch.cat(g) for n, g in grams.items()})
+
+
+def _load_masks(masks, count: int, content) -> torch.Tensor:
+    """One mask per style -> (K, 1, H, W) in [0, 1]; images count by their brightness."""
+    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+    if len(masks) != count:
+        raise ValueError(f"give one mask per style image: {count} style(s) but {len(masks)} mask(s)")
+    if content is None:
+        raise ValueError("masks place styles on regions of the content image: give a content image")
+    loaded = []
+    for m in masks:
+        if isinstance(m, (torch.Tensor, np.ndarray)) and np.ndim(m) == 2:  # (H, W) values
+            m = torch.as_tensor(m, dtype=torch.float32)
+        else:  # an image: its brightness
+            m = resolve_image(m).mean(1)
+        m = m.reshape(1, 1, *m.shape[-2:])
+        if m.min() < 0 or m.max() > 1:
+            raise ValueError("mask values must lie in [0, 1]")
+        loaded.append(_resize_masks(m, content.shape[-2:]))
+    return torch.cat(loaded)
+
+
+def _resize_masks(masks: torch.Tensor, shape) -> torch.Tensor:
+    return F.interpolate(masks, size=tuple(shape), mode="bilinear", antialias=True, align_corners=False)
 
 
 def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:
@@ -311,7 +366,7 @@ def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimiz
 
 def stylize(content, style, *, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256,
             settings: Settings | None = None, extractor: VGGFeatures | None = None, device=None,
-            precision: str = "float32", **run_options) -> Result:
+            precision: str = "float32", masks=None, **run_options) -> Result:
     """One call: `stylize("tubingen", "starry_night").save("out.png")`. Options as in `StyleTransfer.run`."""
-    transfer = StyleTransfer(content, style, extractor, settings, device, precision)
+    transfer = StyleTransfer(content, style, extractor, settings, device, precision, masks)
     return transfer.run(steps, size, **run_options)

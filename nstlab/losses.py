@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import torch
+import torch.nn.functional as F
 
 EPS = 1e-12
 
@@ -36,11 +37,19 @@ DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 1.0}
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, C): channel co-activations averaged over the H*W positions."""
+def gram_matrix(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, C): channel co-activations averaged over the H*W positions.
+
+    mask: (K, 1, H, W) region weights in [0, 1] (Gatys et al. 2017's guided Gram matrix, one per
+    region): the features are weighted by each mask and averaged over its area -> (K, C, C).
+    """
     b, c, h, w = features.shape
-    f = features.reshape(b, c, h * w)
-    return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+    if mask is None:
+        f = features.reshape(b, c, h * w)
+        return torch.bmm(f, f.transpose(1, 2)) / (h * w)
+    f = (features * mask).reshape(-1, c, h * w)  # (K, C, HW)
+    area = mask.sum((1, 2, 3)).clamp_min(EPS)  # (K,)
+    return torch.bmm(f, f.transpose(1, 2)) / area[:, None, None]
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,11 +120,14 @@ class Settings:
 def perceptual_loss(
     features: Mapping[str, torch.Tensor], image: torch.Tensor, settings: Settings,
     content_targets: Mapping[str, torch.Tensor], style_targets: Mapping[str, torch.Tensor],
+    style_masks: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted total loss and its unweighted parts {"content:relu4_2", "style:relu1_1", ..., "tv"}.
 
     features: the image's activations for the active layers; content_targets: activations P_l
-    of the content image; style_targets: Gram matrices A_l of the style image.
+    of the content image; style_targets: Gram matrices A_l of the style image(s), (K, C, C) for K
+    styles: without masks the image's Gram is pulled towards all of them (the loss is averaged);
+    with style_masks (K, 1, H, W) at image size, style k applies only inside region k.
     """
     parts: dict[str, torch.Tensor] = {}
     total = image.new_zeros(())
@@ -128,7 +140,8 @@ def perceptual_loss(
         for name in layers:
             f = features[name].float()  # losses in float32 even under reduced-precision autocast
             if kind == "style":
-                value = style_loss(gram_matrix(f), targets[name])
+                mask = None if style_masks is None else _resize_mask(style_masks, f.shape[-2:])
+                value = style_loss(gram_matrix(f, mask), targets[name])
             else:
                 value = content_loss(f, targets[name])
             parts[f"{kind}:{name}"] = value.detach()
@@ -138,3 +151,10 @@ def perceptual_loss(
         parts["tv"] = value.detach()
         total = total + settings.tv_weight * value
     return total, parts
+
+
+def _resize_mask(mask: torch.Tensor, size) -> torch.Tensor:
+    """(K, 1, H, W) region masks -> (K, 1, h, w) at a layer's resolution (area-averaged)."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    return F.interpolate(mask, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)

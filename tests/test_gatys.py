@@ -166,3 +166,65 @@ def test_bad_arguments(random_vgg):
         make(random_vgg, precision="int8")
     with pytest.raises(ValueError, match="content image, a style image"):
         StyleTransfer(None, None, random_vgg)
+
+
+def test_pause_holds_the_run_until_resume(random_vgg):
+    transfer, probe = make(random_vgg)
+    reached, seen = threading.Event(), []
+
+    def callback(step):
+        seen.append(step.step)
+        if step.step == 2:
+            transfer.pause()
+            reached.set()
+
+    worker = threading.Thread(target=lambda: transfer.run(5, 32, callback=callback, progress=False))
+    worker.start()
+    assert reached.wait(30)
+    worker.join(0.5)
+    assert worker.is_alive() and transfer.paused and seen == [1, 2]  # held, no third step
+    transfer.resume()
+    worker.join(30)
+    assert not worker.is_alive() and seen == [1, 2, 3, 4, 5] and probe.grad_calls() == 5
+
+
+def test_stop_wakes_a_paused_run(random_vgg):
+    transfer, _ = make(random_vgg)
+    out = {}
+
+    def callback(step):
+        if step.step == 1:
+            transfer.pause()
+
+    worker = threading.Thread(target=lambda: out.update(r=transfer.run(5, 32, callback=callback,
+                                                                       progress=False)))
+    worker.start()
+    worker.join(0.5)
+    transfer.stop()
+    worker.join(30)
+    assert out["r"].status == "stopped" and out["r"].steps == 1
+
+
+def test_two_styles_mix_or_split_by_masks(random_vgg):
+    left = torch.zeros(32, 32)
+    left[:, :16] = 1
+    settings = SMALL.replace(content_weight=0.0, tv_weight=0.0)
+    styles = [stripes(32, 6), checkerboard(32, 4)]
+    mixed = StyleTransfer(checkerboard(32, 4), styles, Probe(random_vgg), settings, device="cpu")
+    assert mixed.run(2, 32, progress=False).history[0]["style:relu1_1"] > 0
+    split = StyleTransfer(checkerboard(32, 4), styles, Probe(random_vgg), settings, device="cpu",
+                          masks=[left, 1 - left])
+    assert split.masks.shape == (2, 1, 32, 32)
+    # the content image is the checkerboard: its right half already has style 2's statistics, so
+    # with masks only the left half is pulled towards the stripes (an L-BFGS first step follows
+    # the gradient, so the pixels move in proportion to it)
+    seen = []
+    split.run(1, 32, optimizer="lbfgs", init="content",
+              callback=lambda s: seen.append(s.image.clone()), progress=False)
+    moved = (seen[0] - checkerboard(32, 4)).abs()
+    assert moved[..., :, :12].mean() > 20 * moved[..., :, 20:].mean()
+    with pytest.raises(ValueError, match="one mask per style"):
+        StyleTransfer(checkerboard(32, 4), styles, random_vgg, settings, device="cpu", masks=[left])
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        StyleTransfer(checkerboard(32, 4), styles, random_vgg, settings, device="cpu",
+                      masks=[left * 2, left])

@@ -122,3 +122,28 @@ def test_settings_are_immutable_and_validated():
         Settings(style_layers={"relu1_1": float("nan")})
     with pytest.raises(TypeError, match="unknown setting"):
         s.replace(stlye_weight=1)
+
+
+def test_masked_gram_is_the_gram_of_the_region():
+    f = torch.randn(1, 3, 4, 6)
+    mask = torch.zeros(2, 1, 4, 6)
+    mask[0, :, :, :2] = 1  # the left two columns
+    mask[1] = 1  # everywhere
+    grams = gram_matrix(f, mask)
+    assert grams.shape == (2, 3, 3)
+    assert torch.allclose(grams[0], gram_matrix(f[..., :2])[0], atol=1e-6)
+    assert torch.allclose(grams[1], gram_matrix(f)[0], atol=1e-6)
+
+
+def test_style_masks_confine_each_style_to_its_region():
+    image = torch.rand(1, 3, 8, 8)
+    features = {"relu1_1": torch.randn(1, 4, 8, 8)}
+    left = torch.zeros(1, 1, 8, 8)
+    left[..., :4] = 1
+    masks = torch.cat([left, 1 - left])
+    # targets: each region's own Gram -> the masked loss is zero, the unmasked one is not
+    targets = {"relu1_1": gram_matrix(features["relu1_1"], masks)}
+    settings = Settings(content_layers={}, style_layers=["relu1_1"], tv_weight=0.0)
+    masked, _ = perceptual_loss(features, image, settings, {}, targets, masks)
+    plain, _ = perceptual_loss(features, image, settings, {}, targets)
+    assert masked.item() == pytest.approx(0.0, abs=1e-6) and plain.item() > 1e-3
