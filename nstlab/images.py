@@ -9,6 +9,7 @@ RGB (transparent pixels are composited over white). Anything that cannot be read
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -28,11 +29,16 @@ class ImageError(ValueError):
 def load_image(source, size: int | None = None) -> torch.Tensor:
     """Load `source` as a float tensor (1, 3, H, W) in [0, 1], resized so its longest side is `size`.
 
-    `source` may be a path (str or Path), a PIL image, a numpy array (H, W), (H, W, C) with C in
-    1, 3, 4 (uint8, uint16 or float in [0, 1]) or a tensor (H, W), (C, H, W) or (1, C, H, W).
+    `source` may be a path (str or Path), the bytes of an image file (an upload), a PIL image, a
+    numpy array (H, W), (H, W, C) with C in 1, 3, 4 (uint8, uint16 or float in [0, 1]) or a
+    tensor (H, W), (C, H, W) or (1, C, H, W).
     """
     if isinstance(source, (str, os.PathLike)):
         image = _from_pil(_open(Path(source)), name=str(source))
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageError("image data is empty (0 bytes)")
+        image = _from_pil(_decode(io.BytesIO(source), "image data"), name="image data")
     elif isinstance(source, Image.Image):
         image = _from_pil(source, name="PIL image")
     elif isinstance(source, np.ndarray):
@@ -41,7 +47,7 @@ def load_image(source, size: int | None = None) -> torch.Tensor:
         image = _from_tensor(source)
     else:
         raise ImageError(f"cannot load an image from {type(source).__name__}: "
-                         "expected a path, PIL image, numpy array or tensor")
+                         "expected a path, bytes, PIL image, numpy array or tensor")
     return image if size is None else resize(image, size)
 
 
@@ -92,19 +98,24 @@ def _open(path: Path) -> Image.Image:
         raise ImageError(f"{path}: is a folder, not an image file")
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes)")
+    return _decode(path, str(path))
+
+
+def _decode(file, name: str) -> Image.Image:
+    """Open and fully decode a path or file object with Pillow; every failure is an ImageError."""
     try:
         with warnings.catch_warnings():  # _check_size applies nstlab's own limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
-        _check_size(image.size, str(path))
+            image = Image.open(file)
+        _check_size(image.size, name)
         image.load()  # decode now, so a truncated file fails here and not later
     except UnidentifiedImageError as err:
-        raise ImageError(f"{path}: not an image file Pillow can read") from err
+        raise ImageError(f"{name}: not an image file Pillow can read") from err
     except Image.DecompressionBombError as err:
-        raise ImageError(f"{path}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit "
+        raise ImageError(f"{name}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit "
                          f"({err})") from err
     except OSError as err:  # "image file is truncated", broken data streams
-        raise ImageError(f"{path}: cannot decode image ({err})") from err
+        raise ImageError(f"{name}: cannot decode image ({err})") from err
     return image
 
 

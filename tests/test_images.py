@@ -162,3 +162,18 @@ def test_resize_keeps_aspect_and_range():
 def test_save_unknown_extension(tmp_path):
     with pytest.raises(ImageError, match=r"out\.xyz"):
         save_image(torch.rand(1, 3, 4, 4), tmp_path / "out.xyz")
+
+
+def test_bytes_of_an_image_file(tmp_path):
+    path = tmp_path / "a.png"
+    Image.new("RGB", (5, 4), (255, 0, 0)).save(path)
+    image = load_image(path.read_bytes())
+    assert image.shape == (1, 3, 4, 5) and image[0, 0].min() == 1.0
+    with pytest.raises(ImageError, match="empty"):
+        load_image(b"")
+    with pytest.raises(ImageError, match="not an image"):
+        load_image(b"hello, not a picture")
+    noisy = tmp_path / "noisy.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(noisy)
+    with pytest.raises(ImageError, match="cannot decode"):
+        load_image(noisy.read_bytes()[:5000])
