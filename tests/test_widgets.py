@@ -1,0 +1,175 @@
+"""The widgets driven as a notebook user would: set `.value`, click buttons, watch the run react.
+
+A randomly initialized VGG-16 and tiny synthetic images keep every run to a fraction of a second.
+"""
+
+import datetime
+import io
+import threading
+import time
+
+import pytest
+import torch
+from helpers import Probe
+from PIL import Image
+
+from nstlab.losses import Settings
+from nstlab.samples import checkerboard, stripes
+from nstlab.widgets import FeatureExplorer, GramExplorer, Studio
+
+PNG = b"\x89PNG"
+
+
+def until(condition, timeout=30.0):
+    """Poll `condition()` until it is true; fail the test after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            pytest.fail("condition not reached in time")
+        time.sleep(0.01)
+
+
+class Slow(Probe):
+    """An extractor that takes at least `delay` s per call with gradients: runs that last."""
+
+    def __init__(self, inner, delay=0.02):
+        super().__init__(inner)
+        self.delay = delay
+
+    def forward(self, image, layers):
+        if image.requires_grad:
+            time.sleep(self.delay)
+        return super().forward(image, layers)
+
+
+def upload(name, data):
+    """The value a FileUpload widget gets when the user picks one file."""
+    return ({"name": name, "type": "image/png", "size": len(data), "content": memoryview(data),
+             "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def studio(vgg, **kw):
+    options = dict(size=32, steps=400, settings=Settings(content_layers=["relu2_2"]), device="cpu", fps=50)
+    options.update(kw)
+    return Studio(checkerboard(32, 4), stripes(32, 6), vgg, **options)
+
+
+def test_feature_explorer_follows_layer_and_channel(random_vgg):
+    explorer = FeatureExplorer(checkerboard(64, 8), random_vgg, size=64)
+    assert explorer.channel.max == 63 and bytes(explorer.grid.value).startswith(PNG)
+    grid, single = explorer.grid.value, explorer.single.value
+    explorer.layer.value = "relu3_1"
+    assert explorer.channel.max == 255 and "relu3_1" in explorer.info.value and "16x16" in explorer.info.value
+    assert explorer.grid.value != grid and explorer.features().shape == (1, 256, 16, 16)
+    single = explorer.single.value
+    explorer.channel.value = 7
+    assert explorer.single.value != single
+
+
+def test_gram_explorer_distance(random_vgg):
+    same = GramExplorer(stripes(32, 6), stripes(32, 6), random_vgg, size=32)
+    assert same.distance.value.endswith("= 0")
+    other = GramExplorer(stripes(32, 6), checkerboard(32, 4), random_vgg, size=32)
+    a, b = other.grams()
+    expected = ((a - b).pow(2).sum() / b.pow(2).sum()).item()
+    assert f"{expected:.3g}" in other.distance.value
+    before = other.heatmaps.value
+    other.layer.value = "relu2_1"
+    assert other.grams()[0].shape == (128, 128) and other.heatmaps.value != before
+
+
+def test_run_returns_at_once_and_picks_up_a_slider_move(random_vgg):
+    s = studio(Slow(random_vgg))
+    preview = s.preview.value
+    s.run()
+    assert s.running  # returned while the worker goes on
+    until(lambda: s._latest is not None and s._latest.step >= 3)
+    assert s._latest.settings.style_weight == 30
+    s.style_weight.value = 1000.0  # what the slider does in the browser
+    changed_at = s._latest.step
+    until(lambda: s._latest.step >= changed_at + 3)
+    assert s._latest.settings.style_weight == 1000.0
+    s.style_layers["relu1_1"].value = False  # a layer switched off acts too
+    s.layer_weights["relu3_1"].value = 0.5
+    at = s._latest.step
+    until(lambda: s._latest.step >= at + 3)
+    assert "relu1_1" not in s._latest.settings.style_layers
+    assert s._latest.settings.style_layers["relu3_1"] == 0.5
+    assert "style:relu1_1" not in s.history[-1]
+    s.buttons["stop"].click()
+    result = s.wait(30)
+    assert not s.running and result.status == "stopped" and result.steps < 400
+    assert s.preview.value != preview and bytes(s.preview.value).startswith(PNG)
+    assert bytes(s.loss_plot.value).startswith(PNG) and s.frames >= 1
+    assert "stopped" in s.status.value and "style weight 1e+03" in s.status.value
+
+
+def test_pause_and_resume_buttons(random_vgg):
+    s = studio(Slow(random_vgg))
+    s.buttons["start"].click()
+    assert s.buttons["start"].disabled and not s.buttons["stop"].disabled
+    until(lambda: s._latest is not None)
+    s.buttons["pause"].click()
+    assert "paused" in s.status.value and not s.buttons["resume"].disabled
+    time.sleep(0.1)  # a step already under way may still finish
+    held = s._latest.step
+    time.sleep(0.3)
+    assert s._latest.step == held and s.running
+    s.buttons["resume"].click()
+    until(lambda: s._latest.step > held + 2)
+    s.buttons["stop"].click()
+    assert s.wait(30).status == "stopped"
+    assert not s.buttons["start"].disabled and s.buttons["stop"].disabled
+
+
+def test_run_to_the_end_then_save_and_reset(random_vgg, tmp_path):
+    s = studio(random_vgg, steps=5)
+    s.run(wait=True)
+    assert s.result.status == "done" and s.result.steps == 5 and len(s.history) == 5
+    assert "done" in s.status.value and "step 5/5" in s.status.value
+    s.save_path.value = str(tmp_path / "out.png")
+    s.buttons["save"].click()
+    assert (tmp_path / "out.png").is_file() and "saved" in s.status.value
+    s.style_weight.value, s.style_layers["relu5_1"].value = 7.0, False
+    s.buttons["reset"].click()
+    assert s.style_weight.value == 30 and s.style_layers["relu5_1"].value and s.result is None
+    assert s.settings == Settings(content_layers=["relu2_2"])
+
+
+def test_errors_reach_the_status_line(random_vgg, tmp_path):
+    s = studio(random_vgg, steps=5)
+    s.save()
+    assert "nothing to save" in s.status.value
+    s.style_upload.value = upload("bad.png", b"hello")
+    assert "bad.png" in s.status.value and "not an image" in s.status.value
+    assert torch.equal(s.image("style"), stripes(32, 6))  # the old image is kept
+    probe = Probe(random_vgg)
+    probe.poison_after = 2  # NaN features from the third step: the engine raises DivergenceError
+    poisoned = studio(probe, steps=10)
+    poisoned.run(wait=True)
+    assert "error: DivergenceError" in poisoned.status.value
+    assert poisoned.result is not None and torch.isfinite(poisoned.result.image).all()
+    assert not poisoned.running and not poisoned.buttons["start"].disabled
+    for box in s.style_layers.values():  # a state the engine refuses: no layers for the style
+        box.value = False
+    s.content_weight.value = 1.0
+    s.run(wait=True)
+    assert s.result.status == "done"  # no style layers is allowed: a content reconstruction
+
+
+def test_upload_replaces_the_image(random_vgg):
+    s = studio(random_vgg, steps=2)
+    data = io.BytesIO()
+    Image.new("RGB", (40, 20), (0, 255, 0)).save(data, format="PNG")
+    s.content_upload.value = upload("green.png", data.getvalue())
+    assert s.content_picker.value == "(uploaded)"
+    assert s.image("content").shape == (1, 3, 20, 40) and s.image("content")[0, 1].min() == 1
+    s.run(wait=True)
+    assert s.result.image.shape == (1, 3, 16, 32)
+
+
+def test_worker_is_the_only_thread_left_and_ends(random_vgg):
+    before = threading.active_count()
+    s = studio(random_vgg, steps=3)
+    s.run(wait=True)
+    assert threading.active_count() == before
