@@ -3,6 +3,8 @@
     nstlab stylize tubingen starry_night -o out.png
     nstlab stylize photo.jpg painting.jpg -o big.png --size 256,512 --steps 100,30
     nstlab samples
+    nstlab notebooks                     # regenerate the student notebooks from the solutions
+    nstlab notebooks --solutions -o DIR  # teachers: the notebooks with their solutions
 
 Errors in the input (missing file, unknown layer, no weights offline) print one line and exit
 with status 2; nothing is written then.
@@ -18,6 +20,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import __version__
+from .exercises import build
 from .gatys import INITS, OPTIMIZERS, PRECISIONS, DivergenceError, stylize
 from .images import ImageError
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
@@ -89,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("samples", help="list the sample image names")
+
+    n = commands.add_parser("notebooks", help="build the .ipynb notebooks from their sources",
+                            description="Write one .ipynb per notebooks/solutions/NN_*.py (jupytext): "
+                                        "student copies with the solutions cut out, or --solutions.")
+    n.add_argument("--source", type=Path, default=Path("notebooks/solutions"))
+    n.add_argument("-o", "--output", type=Path, default=Path("notebooks"))
+    n.add_argument("--solutions", action="store_true", help="keep the solutions (teacher copies)")
     return parser
 
 
@@ -98,6 +108,14 @@ def main(argv=None) -> int:
     if args.command == "samples":
         for sample in SAMPLES.values():
             print(f"{sample.name:16} {sample.credit}")
+        return 0
+    if args.command == "notebooks":
+        if not args.source.is_dir():
+            print(f"nstlab: error: {args.source}: no such folder (run from the repository root, "
+                  "or pass --source)", file=sys.stderr)
+            return 2
+        for path in build(args.source, args.output, solutions=args.solutions):
+            print(path)
         return 0
     try:
         settings = Settings(

@@ -205,3 +205,16 @@ def _to_rgb(chw: torch.Tensor) -> torch.Tensor:
         rgb, alpha = chw[:3], chw[3:]
         chw = rgb * alpha + (1 - alpha)
     return chw.clamp(0, 1).unsqueeze(0).contiguous()
+
+
+def shuffle_tiles(image: torch.Tensor, tiles: int = 4, seed: int = 0) -> torch.Tensor:
+    """Cut (1, 3, H, W) into tiles x tiles blocks and put them back in a random order: the same
+    pieces, a different layout (the borders beyond a multiple of `tiles` are cropped)."""
+    _, c, h, w = image.shape
+    th, tw = h // tiles, w // tiles
+    blocks = (image[..., :th * tiles, :tw * tiles]
+              .reshape(1, c, tiles, th, tiles, tw).permute(0, 2, 4, 1, 3, 5)
+              .reshape(tiles * tiles, c, th, tw))  # (tiles^2, C, th, tw), row by row
+    order = torch.randperm(tiles * tiles, generator=torch.Generator().manual_seed(seed))
+    return (blocks[order].reshape(1, tiles, tiles, c, th, tw).permute(0, 3, 1, 4, 2, 5)
+            .reshape(1, c, th * tiles, tw * tiles))

@@ -111,6 +111,10 @@ class VGGFeatures(nn.Module):
             elif name.startswith("relu"):
                 x = F.relu(x)
             else:
+                if min(x.shape[-2:]) < 2:
+                    deepest = max(wanted, key=self.names.index)
+                    raise ValueError(f"image {image.shape[-2]}x{image.shape[-1]} is too small for {deepest}: "
+                                     f"its {name} needs a side of at least {2 ** int(name[4])} pixels")
                 x = pool(x, kernel_size=2, stride=2)
             if name in wanted:
                 out[name] = x

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from nstlab.images import ImageError, load_image, resize, save_image, to_pil
+from nstlab.images import ImageError, load_image, resize, save_image, shuffle_tiles, to_pil
 
 
 def rgb_array(h=6, w=8):
@@ -177,3 +177,12 @@ def test_bytes_of_an_image_file(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(noisy)
     with pytest.raises(ImageError, match="cannot decode"):
         load_image(noisy.read_bytes()[:5000])
+
+
+def test_shuffle_tiles_moves_whole_blocks():
+    image = torch.arange(16.0).view(1, 1, 4, 4).expand(1, 3, 4, 4).contiguous() / 16
+    shuffled = shuffle_tiles(image, tiles=2, seed=1)
+    blocks = {tuple(image[0, 0, r:r + 2, c:c + 2].flatten().tolist()) for r in (0, 2) for c in (0, 2)}
+    moved = {tuple(shuffled[0, 0, r:r + 2, c:c + 2].flatten().tolist()) for r in (0, 2) for c in (0, 2)}
+    assert moved == blocks and not torch.equal(shuffled, image)
+    assert shuffle_tiles(torch.rand(1, 3, 9, 7), tiles=3).shape == (1, 3, 9, 6)

@@ -131,3 +131,9 @@ def test_model_class_defaults():
     model = VGGFeatures()
     assert model.arch == "vgg19" and model.pooling == "max" and not model.training
     assert vgg.WEIGHTS_ENV == "NSTLAB_VGG_WEIGHTS"
+
+
+def test_too_small_an_image_says_so(random_vgg):
+    with pytest.raises(ValueError, match=r"too small for relu5_1: its pool4 needs a side of at least 16"):
+        random_vgg(torch.rand(1, 3, 12, 40), ["relu1_1", "relu5_1"])
+    assert random_vgg(torch.rand(1, 3, 16, 16), ["relu5_1"])["relu5_1"].shape == (1, 512, 1, 1)

@@ -1,0 +1,89 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · A tour of nstlab
+#
+# **Neural style transfer** paints a photo in the style of a painting. Gatys, Ecker and Bethge
+# (2016) showed that a network trained to recognise objects, VGG, describes an image in two
+# separable ways: *what* is where (its **content**) and *how* it is painted (its **style**).
+# Optimising the pixels of a new image to match the content of one image and the style of another
+# gives a picture no one painted.
+#
+# **In this notebook you will**
+# - check that your installation works (and where the network weights and images come from);
+# - run a whole style transfer in one cell;
+# - learn how nstlab stores an image: a tensor of shape `(1, 3, H, W)` with values in `[0, 1]`;
+# - see the map of the notebooks that follow.
+
+# %%
+import nstlab
+from nstlab import viz
+from nstlab.exercises import check_image_size
+from nstlab.notebook import check_setup, pick
+
+info = check_setup()
+
+# %% [markdown]
+# Without internet, point nstlab at local files before starting Jupyter:
+# `NSTLAB_VGG_WEIGHTS=/path/to/vgg-features.pth` and `NSTLAB_DATA=/path/to/images`.
+# Online, the VGG weights (torchvision) and the sample images download once and are cached.
+#
+# ## Style transfer in one cell
+# `stylize` takes a content image and a style image (file paths or sample names) and returns a
+# `Result`. It runs on the GPU when there is one; on a laptop CPU this takes about a minute.
+
+# %%
+SIZE, STEPS = pick(256, 48), pick(100, 3)
+result = nstlab.stylize("tubingen", "starry_night", size=SIZE, steps=STEPS)
+fig = viz.show_images({"content": nstlab.load_sample("tubingen", SIZE),
+                       "style": nstlab.load_sample("starry_night", SIZE),
+                       f"result ({result.steps} steps, {result.seconds:.0f} s)": result.image})
+
+# %% [markdown]
+# `result.save("mine.png")` writes the picture; `nstlab.sample_names()` lists the samples, and any
+# photo of yours works by its path. The same is on the command line:
+# `nstlab stylize tubingen starry_night -o out.png`.
+#
+# ## How an image is stored
+# nstlab loads every image as a PyTorch tensor of shape `(batch, channels, height, width)` =
+# `(1, 3, H, W)`, red/green/blue values between 0 and 1. The batch axis is there because
+# networks process several images at once; here it is always 1.
+
+# %%
+image = nstlab.load_sample("tubingen", SIZE)
+print(type(image).__name__, tuple(image.shape), image.dtype, f"min {image.min():.2f} max {image.max():.2f}")
+
+# %% [markdown]
+# ### Exercise 1 · height and width
+# Write `image_size(image)` that returns `(height, width)` of a `(1, 3, H, W)` image tensor.
+# The check below runs it on test images and tells you whether it is right.
+
+# %%
+def image_size(image):
+    ### BEGIN SOLUTION
+    return tuple(image.shape[-2:])
+    ### END SOLUTION
+
+
+check_image_size(image_size)
+
+# %% [markdown]
+# ## The map
+#
+# | notebook | what you learn |
+# |---|---|
+# | **01 what the network sees** | VGG's layers and the feature maps of a photo and a painting |
+# | **02 content representation** | rebuild a photo from one layer's features: detail fades with depth |
+# | **03 style as statistics** | Gram matrices throw away layout; synthesise textures |
+# | **04 Gatys style transfer** | the full method, a live studio with sliders, the content/style trade-off |
+# | **05 controls** | start image, optimiser, pooling, smoothness, stroke size, colour, regions, coarse-to-fine |
+#
+# Each notebook has exercises like the one above; your teacher has the solutions.

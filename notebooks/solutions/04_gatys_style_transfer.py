@@ -1,0 +1,118 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · Gatys style transfer
+#
+# Put notebooks 02 and 03 together: find an image whose **deep features** match the photo and
+# whose **Gram matrices** match the painting (Gatys, Ecker & Bethge, CVPR 2016).
+#
+# **Learning goals**
+# - write down the full loss and the total-variation term;
+# - run the method and read its loss curves;
+# - steer a running optimisation with sliders and see each change act at the next step;
+# - map the trade-off between content and style.
+
+# %%
+import nstlab
+from nstlab import viz
+from nstlab.exercises import check_total_variation
+from nstlab.notebook import pick
+from nstlab.widgets import Studio
+
+SIZE, STEPS = pick(256, 48), pick(100, 3)
+vgg = nstlab.load_vgg()
+content = nstlab.load_sample("tubingen", SIZE)
+style = nstlab.load_sample("starry_night", SIZE)
+
+# %% [markdown]
+# ## The loss
+# With the content loss at layer $l_c$ (`relu4_2`) and the style loss over layers $l$ (`relu1_1`
+# ... `relu5_1`):
+#
+# $$\mathcal{L}(x) = \alpha\, \mathcal{L}_\text{content}(x, p) + \beta\, \mathcal{L}_\text{style}(x, a)
+#   + \gamma\, \mathrm{TV}(x)$$
+#
+# $\alpha$, $\beta$ are the content and style weights (defaults 1 and 30); only their ratio
+# matters. The **total variation** $\mathrm{TV}$ penalises differences between neighbouring pixels,
+# removing the high-frequency noise that optimising pixels tends to leave (weight $\gamma = 10$):
+#
+# $$\mathrm{TV}(x) = \operatorname{mean}_{ij} (x_{i+1,j} - x_{ij})^2 + \operatorname{mean}_{ij}(x_{i,j+1} - x_{ij})^2$$
+#
+# ### Exercise 1 · total variation
+# Write `total_variation(x)` for images `(B, 3, H, W)` following the formula (means over all
+# entries of each difference tensor).
+
+# %%
+def total_variation(x):
+    ### BEGIN SOLUTION
+    dy = x[..., 1:, :] - x[..., :-1, :]
+    dx = x[..., :, 1:] - x[..., :, :-1]
+    return dy.pow(2).mean() + dx.pow(2).mean()
+    ### END SOLUTION
+
+
+check_total_variation(total_variation)
+
+# %% [markdown]
+# ## One run
+# L-BFGS, the optimiser Gatys et al. used, starting from the photo. Each step is one forward and
+# one backward pass through VGG.
+
+# %%
+result = nstlab.stylize(content, style, extractor=vgg, size=SIZE, steps=STEPS, progress=False)
+print(f"{result.steps} steps in {result.seconds:.1f} s")
+fig = viz.show_images({"content": content, "style": style, "result": result.image})
+fig = viz.loss_curves(result.history)
+
+# %% [markdown]
+# The loss curves (log scale) have one line per term and layer. The content loss starts at 0 (the
+# image *is* the photo) and rises as style comes in; the style losses fall by orders of magnitude.
+#
+# ## The live studio
+# Press **Start**. While it runs, move the sliders: the style weight, the layers, their weights.
+# Each change acts at the next step; the preview and the loss plot keep up. **Pause**, **Resume**,
+# **Stop**, **Reset**, **Save** do what they say; pick other images from the lists or upload your
+# own. The studio uses Adam: L-BFGS keeps a memory of past gradients that every change makes stale.
+
+# %%
+studio = Studio("tubingen", "starry_night", vgg, size=SIZE, steps=pick(200, 300))
+studio
+
+# %% [markdown]
+# The studio obeys code too: `run()` returns at once and the optimisation goes on in the
+# background, so the notebook stays usable; `wait()` blocks until it ends. Here the style weight
+# rises tenfold while the run is going, exactly as if the slider had moved.
+
+# %%
+studio.run()
+studio.style_weight.value = 300.0
+studio.wait()
+print(studio.status.value)
+
+# %% [markdown]
+# ## The trade-off
+# Rows: the style weight $\beta$ (with $\alpha = 1$). Columns: how many style layers are matched.
+# Compare with Fig. 3 of the paper: more weight on style and deeper style layers give larger,
+# more painterly structures; too much style and the village dissolves.
+
+# %%
+GRID_SIZE, GRID_STEPS = pick(128, 32), pick(60, 2)
+weights = [3, 30, 300]
+layer_sets = {"relu1_1": ["relu1_1"], "up to relu3_1": ["relu1_1", "relu2_1", "relu3_1"],
+              "up to relu5_1": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]}
+grid = [[nstlab.stylize(content, style, extractor=vgg, size=GRID_SIZE, steps=GRID_STEPS, progress=False,
+                        settings=nstlab.Settings(style_weight=w, style_layers=layers)).image
+         for layers in layer_sets.values()] for w in weights]
+fig = viz.tradeoff_grid(grid, [f"style weight {w}" for w in weights], list(layer_sets))
+
+# %% [markdown]
+# **Try it:** in the studio, switch off every style layer but `relu5_1`, then every one but
+# `relu1_1`. Which one carries the colours, which one the swirls?

@@ -1,0 +1,159 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Controls
+#
+# The method of notebook 04 has knobs beyond the weights. Some come from the first paper, more
+# from Gatys, Ecker, Bethge, Hertzmann & Shechtman, *Controlling Perceptual Factors in Neural Style
+# Transfer* (CVPR 2017): keep the photo's colours, put different styles on different regions,
+# and work coarse-to-fine for large images.
+#
+# **Learning goals**
+# - see what the start image, the optimiser, pooling, smoothing and stroke size change;
+# - compute luminance and transfer style without its colours, two ways;
+# - paint two styles on two regions with masks;
+# - save time on large images by going coarse-to-fine.
+
+# %%
+import matplotlib.pyplot as plt
+import torch
+
+import nstlab
+from nstlab import color, viz
+from nstlab.exercises import check_luminance
+from nstlab.notebook import pick
+
+SIZE, STEPS = pick(128, 64), pick(60, 2)
+vgg = nstlab.load_vgg()
+content = nstlab.load_sample("tubingen", SIZE)
+style = nstlab.load_sample("starry_night", SIZE)
+
+
+def run(content=content, style=style, **options):
+    """One stylization at the notebook's size and step count; options as in nstlab.stylize."""
+    options = {"size": SIZE, "steps": STEPS, **options}
+    return nstlab.stylize(content, style, extractor=vgg, progress=False, **options)
+
+
+# %% [markdown]
+# ## Where the image starts
+# From the photo (the default), the painting, or noise. With enough steps all three satisfy the
+# same loss, but not with the same image: the loss has many minima, and the start picks one.
+
+# %%
+starts = {init: run(init=init) for init in ("content", "style", "noise")}
+fig = viz.show_images({f"start: {k}": r.image for k, r in starts.items()})
+
+# %% [markdown]
+# ## L-BFGS or Adam
+# L-BFGS builds a picture of the curvature from past gradients and takes large, well-aimed steps;
+# Adam takes small steps scaled per pixel. Per step both cost one forward + backward pass.
+
+# %%
+optimizers = {"L-BFGS": starts["content"], "Adam": run(optimizer="adam")}
+fig, ax = plt.subplots(figsize=(5, 3))
+for name, r in optimizers.items():
+    ax.semilogy([h["loss"] for h in r.history], label=name)
+ax.set(xlabel="step", ylabel="total loss")
+ax.legend();
+
+# %% [markdown]
+# ## Max or average pooling
+# VGG was trained with max pooling. Gatys et al. (2016) replaced it by average pooling and found
+# "slightly more appealing results": gradients flow to every pixel of a window, not just the largest.
+
+# %%
+vgg.pooling = "avg"
+average = run()
+vgg.pooling = "max"
+fig = viz.show_images({"max pooling": starts["content"].image, "average pooling": average.image})
+
+# %% [markdown]
+# ## Smoothness: the total-variation weight
+
+# %%
+fig = viz.show_images({f"TV weight {tv}": run(settings=nstlab.Settings(tv_weight=tv)).image
+                       for tv in (0, 10, 100)})
+
+# %% [markdown]
+# ## Stroke size: the style scale
+# The Gram matrices are taken from the painting resized to `style_scale × size`. A smaller painting
+# means its brush strokes cover more of the result: larger strokes.
+
+# %%
+fig = viz.show_images({f"style scale {s}": run(style_scale=s).image for s in (0.5, 1.0, 2.0)})
+
+# %% [markdown]
+# ## Keeping the photo's colours
+# Style transfer copies the painting's palette. Gatys et al. (2017) give two ways to keep the photo's:
+#
+# 1. **Luminance-only transfer.** Convert to the YIQ colour space, where $Y$ is brightness and
+#    $I, Q$ are colour. Stylize the brightness alone, then put back the photo's $I, Q$. First the
+#    painting's luminance is matched to the photo's mean and spread:
+#    $L_s' = \frac{\sigma_c}{\sigma_s}(L_s - \mu_s) + \mu_c$.
+# 2. **Colour histogram matching.** Recolour the painting first so the mean and covariance of its
+#    RGB pixels equal the photo's, $x' = \Sigma_c^{1/2}\Sigma_s^{-1/2}(x - \mu_s) + \mu_c$, then
+#    transfer as usual.
+#
+# ### Exercise 1 · luminance
+# Write `luminance(image)`: for `(B, 3, H, W)` RGB return `(B, 1, H, W)` with
+# $Y = 0.299 R + 0.587 G + 0.114 B$.
+
+# %%
+def luminance(image):
+    ### BEGIN SOLUTION
+    r, g, b = image[:, 0:1], image[:, 1:2], image[:, 2:3]
+    return 0.299 * r + 0.587 * g + 0.114 * b
+    ### END SOLUTION
+
+
+check_luminance(luminance)
+
+# %%
+content_grey, style_grey = color.luminance_images(content, style)
+luminance_only = color.with_colors_of(run(content_grey, style_grey).image, content)
+recoloured = color.match_histogram(style, content)
+histogram = run(style=recoloured).image
+fig = viz.show_images({"plain transfer": starts["content"].image, "luminance only": luminance_only,
+                       "painting, recoloured": recoloured, "histogram matching": histogram})
+
+# %% [markdown]
+# ## Two styles on two regions
+# A mask per style says where it applies (values in [0, 1]; soft edges blend). The style loss then
+# compares *guided* Gram matrices: the features are weighted by the mask before the Gram matrix is
+# taken, over the region only (Gatys et al. 2017, section 4). Here: the night sky above, *The
+# Scream* below.
+
+# %%
+scream = nstlab.load_sample("the_scream", SIZE)
+h, w = content.shape[-2:]
+rows = torch.linspace(0, 1, h)[:, None].expand(h, w)  # 0 at the top, 1 at the bottom
+sky = ((0.42 - rows) / 0.08 + 0.5).clamp(0, 1)  # 1 above ~40 % of the height, a soft edge
+two = run(style=[style, scream], masks=[sky, 1 - sky])
+fig = viz.show_images({"sky mask": sky.expand(1, 3, h, w), "style 1": style, "style 2": scream,
+                       "two regions": two.image})
+
+# %% [markdown]
+# ## Coarse-to-fine
+# Large images are slow: a step at 512 px costs four times one at 256 px, and big structures need
+# many steps to form. Gatys et al. (2017) first stylize small, then upsample and refine at full
+# size for a few steps.
+
+# %%
+BIG = pick(256, 64)
+single = run(size=BIG, steps=pick(80, 2))
+coarse = run(size=[BIG // 2, BIG], steps=pick([80, 20], [2, 1]))
+fig = viz.show_images({f"{BIG} px only: {single.seconds:.0f} s": single.image,
+                       f"{BIG // 2} then {BIG} px: {coarse.seconds:.0f} s": coarse.image})
+
+# %% [markdown]
+# **Try it:** make a mask of your own (the river? the left half?) and a third style; or keep the
+# colours *and* use two regions.

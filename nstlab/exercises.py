@@ -1,0 +1,185 @@
+"""Exercises for the notebooks: checks that answer right or wrong with a hint, and student copies.
+
+A notebook exercise asks the student to write a function; `check_<name>(fn)` runs it on small
+inputs against nstlab's own implementation and prints one line: ✅ right, ⏳ not written yet, or
+❌ wrong with a hint aimed at the usual mistake. It returns True/False, so nothing downstream breaks.
+
+The notebooks are written once, with their solutions (`notebooks/solutions/*.py`, jupytext percent
+format). In a solution, the lines between `### BEGIN SOLUTION` and `### END SOLUTION` are the
+answer; `student_version` replaces them by `raise NotImplementedError(...)` and `build` writes the
+student `.ipynb` files (outputs empty, so they diff cleanly) -- generated, never edited by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from . import color, losses
+from .vgg import VGGFeatures
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = 'raise NotImplementedError("your code here")'
+
+
+def _report(ok: bool, name: str, message: str = "") -> bool:
+    print(f"✅ {name}: correct{(' - ' + message) if message else ''}" if ok else f"❌ {name}: {message}")
+    return ok
+
+
+def _attempt(fn: Callable, name: str, *args):
+    """fn(*args), or None after printing why there is no usable answer."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        print(f"⏳ {name}: not written yet - replace the `raise NotImplementedError` line with your code")
+    except Exception as err:  # a student's code may raise anything: report it, do not crash the notebook
+        print(f"❌ {name}: raised {type(err).__name__}: {err}")
+    return None
+
+
+def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], hints: list[tuple]) -> bool:
+    """Run fn and reference on each case; on a mismatch print the first hint whose guess matches."""
+    for args in cases:
+        got = _attempt(fn, name, *args)
+        if got is None:
+            return False
+        want = reference(*args)
+        got = torch.as_tensor(got, dtype=want.dtype)
+        if got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-6):
+            continue
+        for guess, hint in hints:  # a known mistake?
+            expected = guess(*args).to(want.dtype)
+            if expected.shape == got.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
+                return _report(False, name, hint)
+        if got.shape != want.shape:
+            return _report(False, name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
+        return _report(False, name, f"wrong values (expected {want.flatten()[:3].tolist()}..., "
+                                    f"got {got.flatten()[:3].tolist()}...)")
+    return _report(True, name)
+
+
+def check_image_size(fn: Callable) -> bool:
+    """fn(image (1, 3, H, W)) -> (height, width)."""
+    cases = [(torch.rand(1, 3, 5, 7),), (torch.rand(1, 3, 12, 4),)]
+    return _compare("image_size", fn, lambda x: torch.tensor(x.shape[-2:]), cases,
+                    [(lambda x: torch.tensor(x.shape[-2:]).flip(0), "height first, then width: (H, W)"),
+                     (lambda x: torch.tensor(x.shape[:2]), "an image tensor is (batch, channels, H, W)")])
+
+
+def check_feature_shape(fn: Callable, extractor: VGGFeatures | None = None) -> bool:
+    """fn(layer, height, width) -> (channels, h, w) of that VGG layer for an image of height x width."""
+    vgg = extractor or VGGFeatures("vgg19")  # shapes do not depend on the weights
+
+    def reference(layer, height, width):
+        with torch.no_grad():
+            return torch.tensor(vgg(torch.zeros(1, 3, height, width), [layer])[layer].shape[1:])
+
+    cases = [("relu1_1", 64, 48), ("relu3_1", 64, 48), ("relu4_2", 100, 60), ("pool2", 33, 40),
+             ("conv5_1", 128, 128)]
+    return _compare("feature_shape", fn, reference, cases, [
+        (lambda layer, h, w: reference(layer, h, w) * torch.tensor([1, 2, 2]),
+         "the pooling layer at the end of each block halves height and width - also in the block "
+         "you are in? pool2 comes after conv2_x"),
+        (lambda layer, h, w: torch.tensor([64 * 2 ** (int(layer[4]) - 1), *reference(layer, h, w)[1:]]),
+         "channels double per block (64, 128, 256, 512) but stop at 512 in block 5"),
+        (lambda layer, h, w: reference(layer, h, w) // torch.tensor([1, 2, 2]),
+         "conv and relu layers of block b come after b - 1 poolings (block 1 has the full size)"),
+    ])
+
+
+def check_content_loss(fn: Callable) -> bool:
+    """fn(features F, target P) -> ||F - P||^2 / ||P||^2 (averaged over the batch)."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(1, 4, 3, 3), torch.randn(1, 4, 3, 3)),
+             (torch.randn(1, 8, 5, 2), torch.randn(1, 8, 5, 2))]
+    return _compare("content_loss", fn, losses.content_loss, cases, [
+        (lambda f, p: (f - p).pow(2).sum(), "divide by ||P||^2: the loss is a relative error"),
+        (lambda f, p: (f - p).pow(2).mean(), "a plain mean squared error depends on the layer's scale: "
+                                             "divide the sum of squares by ||P||^2 instead"),
+        (lambda f, p: (f - p).pow(2).sum() / f.pow(2).sum(), "divide by the target's ||P||^2, not ||F||^2"),
+        (lambda f, p: (f - p).norm() / p.norm(), "square both norms"),
+    ])
+
+
+def check_gram_matrix(fn: Callable) -> bool:
+    """fn(features (B, C, H, W)) -> (B, C, C) = F F^T / (H W)."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(1, 3, 4, 5),), (torch.randn(2, 6, 3, 3),)]
+
+    def raw(f):
+        b, c, h, w = f.shape
+        flat = f.reshape(b, c, h * w)
+        return flat @ flat.transpose(1, 2)
+
+    return _compare("gram_matrix", fn, losses.gram_matrix, cases, [
+        (raw, "divide by the number of positions H*W"),
+        (lambda f: raw(f) / f[0].numel(), "divide by H*W only, not C*H*W"),
+        (lambda f: (lambda x: x.transpose(1, 2) @ x)(f.flatten(2)) / (f.shape[2] * f.shape[3]),
+         "that is (HW x HW), how positions relate: multiply F (C x HW) by its transpose on the right"),
+    ])
+
+
+def check_total_variation(fn: Callable) -> bool:
+    """fn(image (B, 3, H, W)) -> mean squared vertical difference + mean squared horizontal difference."""
+    torch.manual_seed(0)
+    cases = [(torch.rand(1, 3, 4, 6),), (torch.rand(2, 3, 5, 3),)]
+
+    def diffs(x):
+        return x[..., 1:, :] - x[..., :-1, :], x[..., :, 1:] - x[..., :, :-1]
+
+    return _compare("total_variation", fn, losses.total_variation, cases, [
+        (lambda x: sum(d.pow(2).sum() for d in diffs(x)),
+         "take the mean of the squared differences, not the sum"),
+        (lambda x: sum(d.abs().mean() for d in diffs(x)), "square the differences (this is the L1 version)"),
+        (lambda x: diffs(x)[0].pow(2).mean(), "add the horizontal neighbours too"),
+        (lambda x: diffs(x)[1].pow(2).mean(), "add the vertical neighbours too"),
+    ])
+
+
+def check_luminance(fn: Callable) -> bool:
+    """fn(image (B, 3, H, W)) -> (B, 1, H, W) luminance Y = 0.299 R + 0.587 G + 0.114 B."""
+    torch.manual_seed(0)
+    cases = [(torch.rand(1, 3, 4, 4),), (torch.rand(2, 3, 2, 5),)]
+    return _compare("luminance", fn, color.luminance, cases, [
+        (lambda x: x.mean(1, keepdim=True), "the eye is most sensitive to green: weight R, G, B by "
+                                            "0.299, 0.587, 0.114 instead of averaging"),
+        (lambda x: color.luminance(x).squeeze(1), "keep the channel axis: (B, 1, H, W), e.g. keepdim=True"),
+    ])
+
+
+def student_version(source: str) -> str:
+    """Replace every `### BEGIN SOLUTION` ... `### END SOLUTION` block by a stub, same indent."""
+    pattern = re.compile(rf"^([ \t]*){re.escape(BEGIN)}\n.*?^[ \t]*{re.escape(END)}[^\n]*$", re.S | re.M)
+    return pattern.sub(lambda m: m.group(1) + STUB, source)
+
+
+def solution_version(source: str) -> str:
+    """The solutions kept, marker lines dropped."""
+    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
+
+
+def build(source_dir, out_dir, *, solutions: bool = False) -> list[Path]:
+    """Write one .ipynb per jupytext source `*.py` in `source_dir`: student copies (solutions cut
+    out) or, with solutions=True, the full teacher copies. Outputs are empty. Returns the paths."""
+    import jupytext  # a development / teaching dependency, needed only here
+    import nbformat
+
+    written = []
+    for source in sorted(Path(source_dir).glob("[0-9][0-9]_*.py")):
+        notebook = jupytext.reads(source.read_text(), fmt="py:percent")
+        for i, cell in enumerate(notebook.cells):
+            cell.id = f"cell-{i:02d}"  # stable ids: a rebuild changes nothing that did not change
+            if cell.cell_type == "code":
+                cell.source = (solution_version if solutions else student_version)(cell.source)
+        notebook.metadata.pop("jupytext", None)
+        notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
+                                           "name": "python3"}
+        path = Path(out_dir) / f"{source.stem}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(nbformat.writes(notebook, version=4) + "\n")
+        written.append(path)
+    return written

@@ -1,0 +1,53 @@
+"""What the notebooks share: fast mode and the setup check.
+
+Fast mode (environment variable NSTLAB_FAST=1) shrinks image sizes and step counts so that every
+notebook runs end to end in seconds -- CI executes them all that way. A notebook asks for its
+sizes with `pick(normal, fast)`:
+
+    SIZE = pick(256, 64)      # 256 px normally, 64 px in fast mode
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+FAST_ENV = "NSTLAB_FAST"
+
+
+def fast() -> bool:
+    """True when NSTLAB_FAST is set to anything but "", "0", "false" or "no"."""
+    return os.environ.get(FAST_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pick(normal, fast_value):
+    """`normal`, or `fast_value` in fast mode."""
+    return fast_value if fast() else normal
+
+
+def check_setup() -> dict[str, str]:
+    """Print and return what this notebook runs on: versions, device, where weights and images
+    come from. Raises nothing: a missing piece is reported with what to do."""
+    import ipywidgets
+    import torchvision
+
+    from .gatys import default_device
+    from .samples import CACHE_ENV, DATA_ENV
+    from .vgg import WEIGHTS_ENV
+
+    info = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "ipywidgets": ipywidgets.__version__,
+        "device": str(default_device()),
+        "VGG weights": os.environ.get(WEIGHTS_ENV) or "torchvision VGG-19 (downloaded once, 548 MB)",
+        "sample images": os.environ.get(DATA_ENV) or f"downloaded once (cache: ${CACHE_ENV} or the default)",
+        "fast mode": "on" if fast() else "off",
+    }
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:>{width}}: {value}")
+    return info

@@ -1,0 +1,98 @@
+"""Every notebook runs top to bottom in a fresh kernel (fast mode), its exercise checks pass with
+the solutions, and the committed student notebooks are exactly what the sources generate."""
+
+import re
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from conftest import IMAGES, WEIGHTS
+from nbclient import NotebookClient
+
+from nstlab.cli import main
+from nstlab.exercises import solution_version, student_version
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+SOURCES = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*.py"))
+
+
+def outputs_text(notebook) -> str:
+    parts = []
+    for cell in notebook.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", "") + out.get("data", {}).get("text/plain", ""))
+            if out.get("output_type") == "error":
+                parts.append("\n".join(out.get("traceback", [])))
+    return "\n".join(parts)
+
+
+def execute(notebook, cwd: Path, monkeypatch):
+    if not WEIGHTS.is_file() or not (IMAGES / "tubingen.jpg").is_file():
+        pytest.skip(f"notebooks need the shared VGG weights and images ({WEIGHTS.parent.parent})")
+    # the kernel is a child process: it inherits these
+    monkeypatch.setenv("NSTLAB_FAST", "1")
+    monkeypatch.setenv("NSTLAB_VGG_WEIGHTS", str(WEIGHTS))
+    monkeypatch.setenv("NSTLAB_DATA", str(IMAGES))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return outputs_text(notebook)
+
+
+def test_there_are_notebooks_00_to_05():
+    assert [p.name[:2] for p in SOURCES][:6] == ["00", "01", "02", "03", "04", "05"]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_notebook_runs_and_its_exercises_pass(source, tmp_path, monkeypatch):
+    notebook = jupytext.read(source)
+    checks = sum(len(re.findall(r"\bcheck_\w+\(", c.source)) - c.source.count("import")
+                 for c in notebook.cells if c.cell_type == "code" and "check_" in c.source)
+    for cell in notebook.cells:
+        cell.source = solution_version(cell.source)
+    text = execute(notebook, tmp_path, monkeypatch)
+    assert "❌" not in text and "⏳" not in text, text
+    assert text.count("✅") >= max(checks, 1), f"expected {checks} passed checks:\n{text}"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_committed_student_notebook_is_generated_from_its_source(source):
+    committed = NOTEBOOKS / f"{source.stem}.ipynb"
+    assert committed.is_file(), f"{committed} is missing: run `nstlab notebooks`"
+    notebook = nbformat.read(committed, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None
+               for c in notebook.cells if c.cell_type == "code"), f"{committed} has outputs"
+    code = "\n".join(c.source for c in notebook.cells)
+    assert "### BEGIN SOLUTION" not in code and "NotImplementedError" in code
+    assert [c.source for c in notebook.cells] == [
+        student_version(c.source) for c in jupytext.read(source).cells], \
+        f"{committed} is out of date with {source.name}: run `nstlab notebooks`"
+
+
+def test_build_writes_student_and_teacher_copies(tmp_path, capsys):
+    assert main(["notebooks", "--source", str(NOTEBOOKS / "solutions"), "-o", str(tmp_path / "s")]) == 0
+    assert main(["notebooks", "--source", str(NOTEBOOKS / "solutions"), "-o", str(tmp_path / "t"),
+                 "--solutions"]) == 0
+    first = SOURCES[0].stem + ".ipynb"
+    student, teacher = (nbformat.read(tmp_path / d / first, as_version=4) for d in ("s", "t"))
+    assert (tmp_path / "s" / first).read_text() == (NOTEBOOKS / first).read_text()
+    joined = "\n".join(c.source for c in teacher.cells)
+    assert "NotImplementedError" not in joined and "### BEGIN" not in joined
+    assert len(student.cells) == len(teacher.cells)
+    assert main(["notebooks", "--source", str(tmp_path / "nowhere")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_student_version_cuts_only_the_solution():
+    source = ("def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    return x + y\n    ### END SOLUTION\n"
+              "\nprint(f)")
+    assert student_version(source) == ('def f(x):\n    y = 1\n    raise NotImplementedError("your code here")'
+                                       "\n\nprint(f)")
+    assert solution_version(source) == "def f(x):\n    y = 1\n    return x + y\n\nprint(f)"
+
+
+def test_a_student_notebook_runs_and_says_not_written_yet(tmp_path, monkeypatch):
+    notebook = nbformat.read(NOTEBOOKS / "00_tour.ipynb", as_version=4)
+    text = execute(notebook, tmp_path, monkeypatch)
+    assert "⏳ image_size: not written yet" in text and "✅" not in text
