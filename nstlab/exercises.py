@@ -86,6 +86,8 @@ def check_feature_shape(fn: Callable, extractor: VGGFeatures | None = None) -> b
          "you are in? pool2 comes after conv2_x"),
         (lambda layer, h, w: torch.tensor([64 * 2 ** (int(layer[4]) - 1), *reference(layer, h, w)[1:]]),
          "channels double per block (64, 128, 256, 512) but stop at 512 in block 5"),
+        (lambda layer, h, w: torch.tensor([reference(layer, h, w)[0], h, w]),
+         "height and width shrink: every pooling layer up to this one halves them"),
         (lambda layer, h, w: reference(layer, h, w) // torch.tensor([1, 2, 2]),
          "conv and relu layers of block b come after b - 1 poolings (block 1 has the full size)"),
     ])

@@ -53,7 +53,7 @@ def _png(image: torch.Tensor) -> bytes:
 
 def _figure_png(draw, width: float, height: float) -> bytes:
     """Draw into a fresh pyplot-free Figure (draw(fig)) and return it as PNG bytes."""
-    fig = Figure(figsize=(width, height), dpi=90)
+    fig = Figure(figsize=(width, height), dpi=90, layout="constrained")
     draw(fig)
     return viz.png_bytes(fig)
 
@@ -172,9 +172,10 @@ class Studio(W.VBox):
         self._started = self._last_frame = 0.0
         self._defaults = defaults = settings or Settings()
 
-        self.preview = W.Image(format="png", layout=W.Layout(max_width="420px"))
+        self.preview = W.Image(format="png", layout=W.Layout(width="400px", height="auto",
+                                                             object_fit="contain"))
         self.preview.add_class("nstlab-preview")
-        self.loss_plot = W.Image(format="png", layout=W.Layout(max_width="520px"))
+        self.loss_plot = W.Image(format="png", layout=W.Layout(width="576px", height="auto"))
         self.loss_plot.add_class("nstlab-loss-plot")
         self.status = W.HTML()
         self.status.add_class("nstlab-status")

@@ -1,0 +1,62 @@
+"""The exercise checks: right answers pass, known mistakes get their hint, nothing crashes."""
+
+import pytest
+import torch
+
+from nstlab import color, losses
+from nstlab.exercises import (
+    check_content_loss,
+    check_feature_shape,
+    check_gram_matrix,
+    check_image_size,
+    check_luminance,
+    check_total_variation,
+)
+
+
+def not_written(*_):
+    raise NotImplementedError("your code here")
+
+
+def gram_over_positions(f):  # the (HW x HW) mistake
+    x = f.flatten(2)
+    return x.transpose(1, 2) @ x / x.shape[-1]
+
+
+CASES = [
+    (check_image_size, lambda x: tuple(x.shape[-2:]), lambda x: (x.shape[3], x.shape[2]), "height first"),
+    (check_content_loss, losses.content_loss, lambda f, p: (f - p).pow(2).sum(), "divide by ||P||^2"),
+    (check_gram_matrix, losses.gram_matrix, gram_over_positions, "(HW x HW)"),
+    (check_total_variation, losses.total_variation, lambda x: (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(),
+     "horizontal"),
+    (check_luminance, color.luminance, lambda x: x.mean(1, keepdim=True), "0.299, 0.587, 0.114"),
+]
+
+
+@pytest.mark.parametrize(("check", "right", "wrong", "hint"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_check_answers_right_wrong_and_not_yet(check, right, wrong, hint, capsys):
+    assert check(right) is True
+    assert "✅" in capsys.readouterr().out
+    assert check(wrong) is False
+    out = capsys.readouterr().out
+    assert "❌" in out and hint in out
+    assert check(not_written) is False
+    assert "⏳" in capsys.readouterr().out
+    assert check(lambda *a: 1 / 0) is False  # a crash in the student's code is reported, not raised
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_feature_shape_against_the_network(random_vgg, capsys):
+    def right(layer, h, w):
+        block = int(layer[4])
+        pools = block if layer.startswith("pool") else block - 1
+        return (64, 128, 256, 512, 512)[block - 1], h // 2**pools, w // 2**pools
+
+    assert check_feature_shape(right, random_vgg)
+    assert not check_feature_shape(lambda layer, h, w: (*right(layer, h, w)[:1], h, w), random_vgg)
+    assert "pooling" in capsys.readouterr().out
+
+
+def test_wrong_shape_is_named(capsys):
+    assert not check_gram_matrix(lambda f: torch.zeros(3))
+    assert "expected shape (1, 3, 3), got (3,)" in capsys.readouterr().out
