@@ -114,7 +114,13 @@ def main(argv=None) -> int:
             print(f"nstlab: error: {args.source}: no such folder (run from the repository root, "
                   "or pass --source)", file=sys.stderr)
             return 2
-        for path in build(args.source, args.output, solutions=args.solutions):
+        try:
+            written = build(args.source, args.output, solutions=args.solutions)
+        except ImportError as err:
+            print(f"nstlab: error: building notebooks needs jupytext ({err}); pip install jupytext",
+                  file=sys.stderr)
+            return 2
+        for path in written:
             print(path)
         return 0
     try:
