@@ -38,7 +38,7 @@ from .losses import Settings, gram_matrix, style_loss
 from .samples import SampleError, resolve_image, sample_names
 from .vgg import VGGFeatures, load_vgg
 
-DRAW_BUDGET = 0.10  # drawing may take at most this share of the run's wall time
+DRAW_BUDGET = 0.08  # drawing may take about this share of the run's wall time (one frame more at most)
 CONTENT_CHOICES = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 STYLE_CHOICES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 UPLOAD = "(uploaded)"

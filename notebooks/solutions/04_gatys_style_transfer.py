@@ -94,8 +94,9 @@ studio
 # %%
 studio.run()
 studio.style_weight.value = 300.0
-studio.wait()
-print(studio.status.value)
+result = studio.wait()
+print(f"{result.status}: {result.steps} steps in {result.seconds:.0f} s; the last step used "
+      f"style weight {studio.transfer.settings.style_weight:g}")
 
 # %% [markdown]
 # ## The trade-off
