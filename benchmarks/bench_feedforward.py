@@ -1,0 +1,98 @@
+"""Feedforward speed: inference per image, training throughput, and the speed-up over Gatys.
+
+    NSTLAB_VGG_WEIGHTS=../shared/weights/vgg16-imagenet-features.pth NSTLAB_DATA=../shared/images \
+        python benchmarks/bench_feedforward.py [--sizes 256,512,1024] [--gatys-steps 100]
+
+Prints ms per image for the Johnson network (width 32, 5 residual blocks; instance and conditional
+norm) and for AdaIN (VGG encoder to relu4_1 + decoder) at each size on the CPU, and on CUDA when
+present; training images/s at 256 px crops; and Gatys optimization at 256 px for comparison. Speed
+does not depend on the weights, so untrained networks are timed.
+"""
+
+import argparse
+import os
+import time
+
+import torch
+
+import nstlab
+from nstlab.adain import AdaIN, Decoder
+from nstlab.johnson import TransformerNet
+from nstlab.train import TrainConfig, training_objective
+
+
+def timed(fn, repeats: int, device) -> float:
+    """Median seconds of fn() over `repeats` runs, after one warm-up."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        began = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - began)
+    return sorted(times)[len(times) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="256,512,1024")
+    parser.add_argument("--gatys-steps", type=int, default=100)
+    parser.add_argument("--train-steps", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    vgg = nstlab.load_vgg()
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    content = nstlab.load_sample("tubingen")
+    style = nstlab.load_sample("starry_night", 256)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, VGG {vgg.arch}")
+
+    results = {}
+    for device in devices:
+        nets = {"johnson (instance)": TransformerNet(), "johnson (conditional, 6 styles)":
+                TransformerNet(norm="conditional", styles=6), "adain": AdaIN(vgg, Decoder())}
+        for name, net in nets.items():
+            net = net.to(device).eval()
+            for size in sizes:
+                x = nstlab.resize(content, size).to(device)
+                s = style.to(device)
+                with torch.no_grad():
+                    run = (lambda n=net, x=x, s=s: n(x, s)) if name == "adain" else (lambda n=net, x=x: n(x))
+                    seconds = timed(run, 3 if size >= 1024 else 5, device)
+                results[(device.type, name, size)] = seconds
+                print(f"{device.type:4} {name:32} {size:5} px  {1000 * seconds:8.1f} ms/image")
+
+        config = TrainConfig(batch=4, crop=256)
+        trainees = (("johnson", TransformerNet(), [style]), ("adain", AdaIN(vgg, Decoder()), None))
+        for name, net, styles in trainees:
+            net = net.to(device).train()
+            extractor = vgg.to(device)
+            if styles is None:  # AdaIN trains on a folder of styles: the sample folder's paintings
+                styles = [os.path.join(os.environ.get("NSTLAB_DATA", "."), "styles")]
+            objective = training_objective(net, styles, extractor, config, device)
+            optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
+            x = torch.rand(config.batch, 3, config.crop, config.crop, device=device)
+
+            def step(objective=objective, optimizer=optimizer, x=x):
+                loss = objective(x)[0]
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+
+            seconds = timed(step, args.train_steps, device)
+            print(f"{device.type:4} train {name:26} {config.crop} px crops, batch {config.batch}: "
+                  f"{config.batch / seconds:6.2f} images/s ({seconds:.2f} s/step)")
+
+    began = time.perf_counter()
+    nstlab.stylize(content, style, extractor=vgg.cpu(), size=256, steps=args.gatys_steps, progress=False,
+                   device="cpu")
+    gatys = time.perf_counter() - began
+    johnson = results[("cpu", "johnson (instance)", 256)]
+    print(f"cpu  gatys, {args.gatys_steps} L-BFGS steps, 256 px: {gatys:.1f} s = "
+          f"{gatys / johnson:.0f}x the Johnson network's {1000 * johnson:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

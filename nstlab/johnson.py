@@ -1,0 +1,129 @@
+"""The image transformation network for real-time style transfer: one forward pass per image.
+
+Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and Super-Resolution"
+(ECCV 2016) train a convolutional network to do what Gatys et al. do by optimization. For width w:
+
+    conv 9x9  stride 1   3 -> w      (B, w,  H,   W)
+    conv 3x3  stride 2   w -> 2w     (B, 2w, H/2, W/2)
+    conv 3x3  stride 2  2w -> 4w     (B, 4w, H/4, W/4)
+    `blocks` residual blocks: x + norm(conv(relu(norm(conv(x)))))  at 4w
+    resize x2 + conv 3x3  4w -> 2w   (B, 2w, H/2, W/2)
+    resize x2 + conv 3x3  2w -> w    (B, w,  H,   W)
+    conv 9x9  stride 1   w -> 3      (B, 3,  H,   W), then sigmoid
+
+Every convolution but the last is followed by a norm layer and a ReLU (in the residual blocks the
+second one has no ReLU: the block adds its output to the skip as is). Padding is by reflection,
+so the borders show no dark frame. Upsampling is a nearest-neighbour resize followed by a
+convolution rather than a transposed convolution, whose uneven overlap of kernels paints
+checkerboard patterns (Odena, Dumoulin & Olah 2016, "Deconvolution and Checkerboard Artifacts").
+
+norm: "instance" (Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing
+Ingredient for Fast Stylization": normalizing each image on its own is what makes the results
+good), "batch" (Johnson et al.'s original), or "conditional" (Dumoulin et al. 2017, see cin.py:
+N styles in one network, chosen or mixed with `style=` in forward).
+
+Images are RGB in [0, 1] everywhere in nstlab, so the output is sigmoid(last conv): always in
+range, and unlike clamping it keeps a gradient for every pixel. Convolutions followed by a norm
+layer have no bias: the norm subtracts the channel mean and would cancel it.
+
+Any H, W works: a stride-2 convolution of a side n gives ceil(n / 2), so the two upsamplings give
+4 * ceil(H / 4) >= H rows (W likewise), up to 3 too many. Those extra rows and columns lie past
+the bottom and right edges of the image -- row i of the upsampled map comes from the coarse row
+that is centred on input row 4 * floor(i / 4), just as when H is a multiple of 4 -- so they are
+cropped away before the last convolution. Interpolating to (H, W) instead would shift the content
+by up to 3 pixels towards the top left; cropping keeps every pixel where it belongs, and the last
+convolution pads at the true border as for any other size.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .cin import ConditionalInstanceNorm2d, style_weights
+
+NORMS = ("instance", "batch", "conditional")
+MIN_SIDE = 5  # the 9x9 convolutions reflect 4 pixels, which needs a side of at least 5
+
+
+def _norm_layer(norm: str, channels: int, styles: int) -> nn.Module:
+    if norm == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels)
+    return ConditionalInstanceNorm2d(channels, styles)
+
+
+class ConvNorm(nn.Module):
+    """Reflection padding, convolution (no bias), norm: (B, C_in, H, W) -> (B, C_out, H/stride, W/stride)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, norm: str, styles: int):
+        super().__init__()
+        self.padding = kernel // 2
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, bias=False)
+        self.norm = _norm_layer(norm, out_channels, styles)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        x = self.conv(F.pad(x, [self.padding] * 4, mode="reflect"))
+        return self.norm(x, weights) if isinstance(self.norm, ConditionalInstanceNorm2d) else self.norm(x)
+
+
+class ResidualBlock(nn.Module):
+    """x + norm(conv(relu(norm(conv(x))))) at constant channels and size."""
+
+    def __init__(self, channels: int, norm: str, styles: int):
+        super().__init__()
+        self.first = ConvNorm(channels, channels, 3, 1, norm, styles)
+        self.second = ConvNorm(channels, channels, 3, 1, norm, styles)
+
+    def forward(self, x: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+        return x + self.second(F.relu(self.first(x, weights)), weights)
+
+
+class TransformerNet(nn.Module):
+    """Johnson et al.'s style network: forward(x (B, 3, H, W) in [0, 1], style) -> same shape in [0, 1].
+
+    style (norm="conditional" only): a style index, or mixing weights (N,) or (B, N); default style 0.
+    """
+
+    def __init__(self, norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1):
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+        if width < 1 or blocks < 0 or styles < 1:
+            raise ValueError(f"need width >= 1, blocks >= 0, styles >= 1; got {width}, {blocks}, {styles}")
+        if norm != "conditional" and styles != 1:
+            raise ValueError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
+        self.norm, self.width, self.blocks, self.styles = norm, width, blocks, styles
+        w = width
+        self.down = nn.ModuleList([ConvNorm(3, w, 9, 1, norm, styles),
+                                   ConvNorm(w, 2 * w, 3, 2, norm, styles),
+                                   ConvNorm(2 * w, 4 * w, 3, 2, norm, styles)])
+        self.residual = nn.ModuleList([ResidualBlock(4 * w, norm, styles) for _ in range(blocks)])
+        self.up = nn.ModuleList([ConvNorm(4 * w, 2 * w, 3, 1, norm, styles),
+                                 ConvNorm(2 * w, w, 3, 1, norm, styles)])
+        self.out = nn.Conv2d(w, 3, 9)
+
+    def config(self) -> dict:
+        """The constructor arguments: `TransformerNet(**net.config())` rebuilds the architecture."""
+        return {"norm": self.norm, "width": self.width, "blocks": self.blocks, "styles": self.styles}
+
+    def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:
+        b, _, h, w = x.shape
+        if min(h, w) < MIN_SIDE:
+            raise ValueError(f"image {h}x{w} is too small: sides must be {MIN_SIDE} pixels or more")
+        if self.norm == "conditional":
+            weights = style_weights(0 if style is None else style, self.styles, b, x.device)  # (B, N)
+        elif style is not None:
+            raise ValueError(f"style= is for norm='conditional'; this network has norm={self.norm!r}")
+        else:
+            weights = None
+        for layer in self.down:
+            x = F.relu(layer(x, weights))  # (B, 4w, ceil(H/4), ceil(W/4)) at the end
+        for block in self.residual:
+            x = block(x, weights)
+        for layer in self.up:
+            x = F.relu(layer(F.interpolate(x, scale_factor=2, mode="nearest"), weights))
+        x = x[..., :h, :w]  # (B, w, 4 ceil(H/4), 4 ceil(W/4)) -> (B, w, H, W): drop what lies past the edges
+        return torch.sigmoid(self.out(F.pad(x, [4] * 4, mode="reflect")))

@@ -1,0 +1,108 @@
+"""Trained feedforward models: compact files, loading with hash checks, the models nstlab ships.
+
+A model file is a dict saved with `torch.save`: {"format": 1, "kind": "transformer" | "adain",
+"config": constructor arguments, "styles": style names, "state": the weights in float16 (half the
+size; the outputs differ from float32 by well under one 8-bit grey level), "card": what it was
+trained on and how}. AdaIN files carry the VGG encoder layers they were trained with (conv1_1 ...
+conv4_1), so a decoder always meets the features it learned to invert.
+
+`load_model(name_or_path)` rebuilds the network in float32 and eval mode. A name from `MODELS`
+loads the file shipped inside the package after checking its sha256; a path loads any file (pass
+sha256= to check it too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .adain import AdaIN, Decoder
+from .johnson import TransformerNet
+from .vgg import VGGFeatures
+
+FORMAT = 1
+MODELS_DIR = Path(__file__).parent / "models"
+
+
+class ModelError(RuntimeError):
+    """A model file that is missing, damaged or not an nstlab model; the message says which."""
+
+
+@dataclass(frozen=True)
+class Pretrained:
+    name: str
+    file: str  # in nstlab/models/
+    sha256: str
+    summary: str
+
+
+MODELS: dict[str, Pretrained] = {m.name: m for m in []}
+
+
+def save_model(model, path, *, styles, card: dict | None = None) -> Path:
+    """Write `model` (a TransformerNet or AdaIN) compactly; returns the path."""
+    if isinstance(model, AdaIN):
+        kind = "adain"
+        unused = set(_unused_encoder_keys(model.encoder))
+        state = {k: v for k, v in model.state_dict().items() if k not in unused}
+        config = {"arch": model.encoder.arch, "width": model.decoder.width}
+    elif isinstance(model, TransformerNet):
+        kind, state, config = "transformer", model.state_dict(), model.config()
+    else:
+        raise TypeError(f"cannot save a {type(model).__name__}: expected a TransformerNet or AdaIN")
+    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": FORMAT, "kind": kind, "config": config, "styles": list(styles),
+                "state": state, "card": card or {}}, path)
+    return path
+
+
+def load_model(source, *, sha256: str | None = None, device="cpu"):
+    """A TransformerNet or AdaIN from a shipped model's name or a file path, float32, eval mode.
+    The returned model has `.style_names` (list) and `.card` (dict) attributes."""
+    if isinstance(source, str) and source in MODELS:
+        entry = MODELS[source]
+        path, sha256 = MODELS_DIR / entry.file, sha256 or entry.sha256
+    else:
+        path = Path(source).expanduser()
+    if not path.is_file():
+        known = f" (shipped models: {', '.join(MODELS)})" if MODELS else ""
+        raise ModelError(f"{source}: no such model file{known}")
+    if sha256 is not None:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != sha256:
+            raise ModelError(f"{path}: sha256 {digest} does not match the expected {sha256}")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and weights_only errors have no common type
+        raise ModelError(f"{path}: not a loadable model file ({err})") from err
+    if not (isinstance(data, dict) and data.get("format") == FORMAT
+            and data.get("kind") in ("transformer", "adain")):
+        raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in data["state"].items()}
+    if data["kind"] == "transformer":
+        model = TransformerNet(**data["config"])
+        model.load_state_dict(state)
+    else:
+        model = AdaIN(VGGFeatures(data["config"]["arch"]), Decoder(width=data["config"]["width"]))
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        unused = set(_unused_encoder_keys(model.encoder))  # layers after relu4_1, and constants
+        if unexpected or set(missing) - unused:
+            raise ModelError(f"{path}: weights do not fit the AdaIN network "
+                             f"(unexpected {unexpected}, missing {sorted(set(missing) - unused)})")
+    model.style_names = list(data["styles"])
+    model.card = dict(data["card"])
+    return model.to(device).eval()
+
+
+def _unused_encoder_keys(encoder: VGGFeatures) -> list[str]:
+    """State-dict keys of the encoder that AdaIN never uses: layers after relu4_1, and the fixed
+    ImageNet mean and std (rebuilt by VGGFeatures itself)."""
+    convs = [n for n in encoder.names if n.startswith("conv")]
+    deep = convs[convs.index("conv4_1") + 1:]
+    return ["encoder.mean", "encoder.std",
+            *(f"encoder.convs.{n}.{k}" for n in deep for k in ("weight", "bias"))]

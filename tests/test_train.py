@@ -1,0 +1,153 @@
+"""The training loop, model files and the train/apply commands, on tiny networks and a random VGG."""
+
+import os
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from nstlab.adain import AdaIN, Decoder
+from nstlab.cin import add_style
+from nstlab.cli import main
+from nstlab.images import ImageError, save_image
+from nstlab.johnson import TransformerNet
+from nstlab.losses import Settings
+from nstlab.pretrained import ModelError, load_model, save_model
+from nstlab.samples import checkerboard, noise, stripes
+from nstlab.train import RandomCrops, TrainConfig, train
+from nstlab.vgg import VGGFeatures
+
+SETTINGS = Settings(content_layers=["relu2_2"], style_layers=["relu1_2", "relu2_2"], style_weight=10.0)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    folder = tmp_path / "photos"
+    for i in range(4):
+        save_image(noise(40, seed=i) * 0.5 + checkerboard(40, 4) * 0.5, folder / "sub" / f"{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def config(**kw):
+    values = dict(steps=6, batch=2, crop=32, lr=1e-2, settings=SETTINGS, style_size=32, preview_every=3,
+                  checkpoint_every=3)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+def test_random_crops(photos):
+    crops = RandomCrops(photos, 32)
+    assert len(crops) == 4 and crops[0].shape == (3, 32, 32)
+    with pytest.raises(ImageError, match="no images"):
+        RandomCrops(photos / "sub" / "missing", 32)
+
+
+def test_training_lowers_the_loss_and_writes_previews_and_checkpoints(photos, random_vgg, tmp_path):
+    torch.manual_seed(0)
+    model = TransformerNet(width=8, blocks=1)
+    history = train(model, photos, [stripes(32, 6)], random_vgg, config(steps=30), out_dir=tmp_path / "run",
+                    progress=False)
+    assert len(history) == 30 and set(history[0]) == {"loss", "content", "style", "tv"}
+    first, last = (sum(h["loss"] for h in history[i:i + 5]) / 5 for i in (0, 25))
+    assert last < 0.7 * first
+    assert (tmp_path / "run" / "preview-000003.png").is_file()
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 30
+
+
+def test_resume_continues_the_count(photos, random_vgg, tmp_path):
+    model = TransformerNet(width=8, blocks=1)
+    train(model, photos, [stripes(32, 6)], random_vgg, config(steps=3), out_dir=tmp_path / "a",
+          progress=False)
+    again = TransformerNet(width=8, blocks=1)
+    history = train(again, photos, [stripes(32, 6)], random_vgg, config(steps=5), out_dir=tmp_path / "b",
+                    resume=tmp_path / "a" / "checkpoint.pt", progress=False)
+    assert len(history) == 5
+    saved = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
+    assert saved["step"] == 5 and saved["optimizer"]["state"]  # Adam moments carried over
+
+
+def test_conditional_net_learns_several_styles_and_a_new_one(photos, random_vgg):
+    model = TransformerNet(norm="conditional", width=8, blocks=1, styles=2)
+    train(model, photos, [stripes(32, 6), checkerboard(32, 4)], random_vgg, config(steps=4), progress=False)
+    with pytest.raises(ValueError, match="2 styles"):
+        train(model, photos, [stripes(32, 6)], random_vgg, config(steps=1), progress=False)
+    new = add_style(model)
+    x = torch.rand(1, 3, 32, 32)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    out0 = model(x, style=0)
+    train(model, photos, [stripes(32, 6), checkerboard(32, 4), noise(32)], random_vgg,
+          config(steps=3, fit_style=new), progress=False)
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed and all(k.endswith(f".{new}") for k in changed)  # only the new style's scale/shift
+    assert torch.allclose(model(x, style=0), out0, atol=1e-6)  # the old styles are untouched
+
+
+def test_adain_decoder_trains(photos, random_vgg):
+    model = AdaIN(random_vgg, Decoder(width=0.25))
+    encoder = {k: v.clone() for k, v in model.encoder.state_dict().items()}
+    history = train(model, photos, [photos], random_vgg, config(steps=3), progress=False)
+    assert len(history) == 3 and history[0]["style"] > 0
+    assert all(torch.equal(v, encoder[k]) for k, v in model.encoder.state_dict().items())
+
+
+def test_model_files_round_trip_in_half_precision(tmp_path, random_vgg):
+    net = TransformerNet(norm="conditional", width=8, blocks=1, styles=3)
+    path = save_model(net, tmp_path / "m.pth", styles=["a", "b", "c"], card={"steps": 1})
+    loaded = load_model(path)
+    x = torch.rand(1, 3, 24, 24)
+    assert loaded.style_names == ["a", "b", "c"] and loaded.card == {"steps": 1}
+    assert (loaded(x, style=1) - net.eval()(x, style=1)).abs().max() < 4e-3  # float16 storage
+    adain = AdaIN(random_vgg, Decoder(width=0.25))
+    path = save_model(adain, tmp_path / "a.pth", styles=[])
+    back = load_model(path)
+    expected = random_vgg.convs["conv4_1"].weight.half().float()
+    assert torch.equal(back.encoder.convs["conv4_1"].weight, expected)
+    assert "conv5_1" not in str(list(torch.load(path, weights_only=True)["state"]))  # unused layers left out
+    with pytest.raises(ModelError, match="sha256"):
+        load_model(path, sha256="0" * 64)
+    (tmp_path / "bad.pth").write_bytes(b"junk")
+    with pytest.raises(ModelError, match="not a loadable"):
+        load_model(tmp_path / "bad.pth")
+    with pytest.raises(ModelError, match="no such model"):
+        load_model(tmp_path / "missing.pth")
+
+
+def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
+    style = tmp_path / "style.png"
+    save_image(stripes(48, 6), style)
+    model = tmp_path / "m.pth"
+    assert main(["train", "johnson", "--content", str(photos), "--style", str(style), "-o", str(model),
+                 "--steps", "2", "--batch", "2", "--crop", "32", "--width", "8",
+                 "--weights", str(random_vgg_file), "-q"]) == 0
+    assert load_model(model).card["steps"] == 2
+    out = tmp_path / "out.png"
+    assert main(["apply", str(model), str(style), "-o", str(out), "--size", "40"]) == 0 and out.is_file()
+    cin = tmp_path / "cin.pth"
+    assert main(["train", "cin", "--content", str(photos), "--style", str(style), str(style), "-o", str(cin),
+                 "--steps", "1", "--batch", "2", "--crop", "32", "--width", "8",
+                 "--weights", str(random_vgg_file), "-q"]) == 0
+    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "0.5,0.5"]) == 0
+    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "nope"]) == 2
+    assert "unknown style" in capsys.readouterr().err
+    assert main(["apply", str(tmp_path / "none.pth"), str(style), "-o", str(out)]) == 2
+
+
+def _ddp_worker(rank, world, init, photos, out):
+    dist.init_process_group("gloo", init_method=f"file://{init}", rank=rank, world_size=world)
+    torch.manual_seed(0)  # the same initial weights everywhere, as DDP requires
+    vgg = VGGFeatures("vgg16")
+    model = TransformerNet(width=8, blocks=1)
+    train(model, photos, [stripes(32, 6)], vgg, config(steps=3, batch=4), progress=False)
+    torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
+    dist.destroy_process_group()
+
+
+def test_data_parallel_on_two_cpu_processes(photos, tmp_path):
+    torch.manual_seed(0)
+    initial = TransformerNet(width=8, blocks=1).state_dict()
+    mp.spawn(_ddp_worker, args=(2, tmp_path / "init", photos, str(tmp_path)), nprocs=2, join=True)
+    a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # gradients were averaged: identical replicas
+    assert any(not torch.equal(a[k], initial[k]) for k in a)  # and they did train
