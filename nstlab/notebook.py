@@ -1,4 +1,4 @@
-"""What the notebooks share: fast mode and the setup check.
+"""What the notebooks share: fast mode, the setup check, and where training photos are.
 
 Fast mode (environment variable NSTLAB_FAST=1) shrinks image sizes and step counts so that every
 notebook runs end to end in seconds -- CI executes them all that way. A notebook asks for its
@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import torch
 
 FAST_ENV = "NSTLAB_FAST"
+PHOTOS_ENV = "NSTLAB_PHOTOS"
 
 
 def fast() -> bool:
@@ -51,3 +53,20 @@ def check_setup() -> dict[str, str]:
     for key, value in info.items():
         print(f"{key:>{width}}: {value}")
     return info
+
+
+def photos_folder() -> Path:
+    """A folder of photos to train feedforward networks on: $NSTLAB_PHOTOS, else the BSDS500
+    training photos under $NSTLAB_DATA (content/bsds500/train). Raises with what to set."""
+    from .samples import DATA_ENV
+
+    if os.environ.get(PHOTOS_ENV):
+        folder = Path(os.environ[PHOTOS_ENV]).expanduser()
+    elif os.environ.get(DATA_ENV):
+        folder = Path(os.environ[DATA_ENV]).expanduser() / "content" / "bsds500" / "train"
+    else:
+        raise FileNotFoundError(f"set {PHOTOS_ENV} to a folder of photos (any few hundred will do, "
+                                f"e.g. the BSDS500 or COCO images) to train networks")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (set {PHOTOS_ENV} to a folder of photos)")
+    return folder

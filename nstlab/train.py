@@ -250,3 +250,31 @@ def _groups(parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def _tile(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) -> (1, 3, H, B*W) side by side."""
     return torch.cat(list(images.float().cpu().clamp(0, 1)), dim=-1)[None]
+
+
+@torch.no_grad()
+def evaluate(model, photos, style, extractor: VGGFeatures, *, size: int = 256, limit: int = 20,
+             settings: Settings = FEEDFORWARD_SETTINGS, **call) -> dict[str, float]:
+    """Held-out check of a trained network: mean content and style losses of its outputs on the
+    first `limit` photos at `size` px, next to the style loss of the photos themselves (how far
+    they start from the style). `call` goes to the network (style=..., alpha=...)."""
+    style = resolve_image(style, size)
+    layers = settings.active_style_layers()
+    targets = {n: gram_matrix(f) for n, f in extractor(style, layers).items()}
+    totals = {"content": 0.0, "style": 0.0, "style of the photo": 0.0}
+    files = image_files(photos)[:limit]
+    for file in files:
+        photo = load_image(file, size)
+        output = model(photo, **call)
+        content_layers = settings.active_content_layers()
+        for name, image in (("output", output), ("photo", photo)):
+            features = extractor(image, [*content_layers, *layers])
+            _, parts = perceptual_loss(features, image, settings.replace(tv_weight=0.0),
+                                       extractor(photo, content_layers), targets)
+            groups = _groups(parts)
+            if name == "output":
+                totals["content"] += groups["content"].item()
+                totals["style"] += groups["style"].item()
+            else:
+                totals["style of the photo"] += groups["style"].item()
+    return {k: v / len(files) for k, v in totals.items()}

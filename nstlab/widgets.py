@@ -4,6 +4,8 @@
     GramExplorer(image_a, image_b) two images' Gram matrices at a layer, and their style distance
     Studio()                       Gatys et al. (2016) style transfer with controls that act while
                                    it runs: images, layers, weights, Start/Pause/Resume/Stop/Reset
+    TrainingMonitor()              preview and loss curve of a feedforward network while it trains
+    StyleMixer(model, image)       a slider per style of a conditional network: mix them instantly
 
 How the studio stays responsive (ipykernel >= 6.29 with JupyterLab >= 4.4 handles widget messages
 on their own thread while a cell runs, and between cells the kernel is idle anyway):
@@ -56,6 +58,10 @@ def _figure_png(draw, width: float, height: float) -> bytes:
     fig = Figure(figsize=(width, height), dpi=90, layout="constrained")
     draw(fig)
     return viz.png_bytes(fig)
+
+
+def _loss_png(history: list[dict[str, float]]) -> bytes:
+    return _figure_png(lambda fig: viz.loss_curves(history, ax=fig.subplots()), 6.4, 3.6)
 
 
 def _relu_layers(extractor: VGGFeatures) -> list[str]:
@@ -361,7 +367,7 @@ class Studio(W.VBox):
         image = self.result.image if self.result is not None else step.image
         self.preview.value = _png(image.detach().float().cpu())
         history = list(self.history)
-        self.loss_plot.value = _figure_png(lambda fig: viz.loss_curves(history, ax=fig.subplots()), 6.4, 3.6)
+        self.loss_plot.value = _loss_png(history)
         if self.result is None:
             state = "paused" if self.transfer.paused else "running"
             self._set_status(self._progress_text(state) + self._draw_share())
@@ -461,3 +467,63 @@ class Studio(W.VBox):
                           self.save_path, self.buttons["save"]])
         return [images, W.HBox([weights, content_layers, style_layers]), options, buttons, self.status,
                 W.HBox([self.preview, self.loss_plot])]
+
+
+class TrainingMonitor(W.VBox):
+    """Pass `monitor.update` as `train(..., callback=)`: the latest preview, the loss curves and a
+    status line, redrawn at most `fps` times a second (the last step always)."""
+
+    def __init__(self, fps: float = 2.0):
+        self.preview = W.Image(format="png", layout=W.Layout(width="520px", height="auto"))
+        self.loss_plot = W.Image(format="png", layout=W.Layout(width="520px", height="auto"))
+        self.status = W.HTML("waiting for the first step")
+        self.history: list[dict[str, float]] = []
+        self.fps, self._last = fps, 0.0
+        super().__init__([self.status, W.HBox([self.loss_plot, self.preview])])
+
+    def update(self, step) -> None:
+        """One training step (a `train.TrainStep`)."""
+        self.history.append(step.losses)
+        if step.preview is not None:
+            self.preview.value = _png(torch.cat(list(step.preview[:4].float().cpu().clamp(0, 1)), -1)[None])
+        now = time.perf_counter()
+        if step.step == step.total or now - self._last >= 1.0 / self.fps:
+            history = list(self.history)
+            self.loss_plot.value = _loss_png(history)
+            self.status.value = (f"step {step.step}/{step.total} · "
+                                 + " · ".join(f"{k} {v:.3g}" for k, v in step.losses.items()))
+            self._last = now
+
+
+class StyleMixer(W.VBox):
+    """A conditional network (Dumoulin et al. 2017) on one image, with a weight slider per style:
+    the output uses the convex mix of the styles' scales and shifts, recomputed on every change."""
+
+    def __init__(self, model, image, *, size: int = 256, names=None):
+        self.model, self.image = model.eval(), resolve_image(image, size)
+        names = list(names or getattr(model, "style_names", None) or range(model.styles))
+        self.sliders = [W.FloatSlider(1.0 if i == 0 else 0.0, min=0, max=1, step=0.05, description=str(n),
+                                      continuous_update=False) for i, n in enumerate(names)]
+        self.output = W.Image(format="png", layout=W.Layout(width="420px", height="auto"))
+        self.status = W.HTML()
+        for slider in self.sliders:
+            slider.observe(lambda _: self.draw(), "value")
+        super().__init__([W.HBox([W.VBox(self.sliders), self.output]), self.status])
+        self.draw()
+
+    @property
+    def weights(self) -> torch.Tensor:
+        return torch.tensor([s.value for s in self.sliders])
+
+    def draw(self) -> None:
+        weights = self.weights
+        if weights.sum() <= 0:
+            self.status.value = "move at least one slider above 0"
+            return
+        began = time.perf_counter()
+        with torch.no_grad():
+            out = self.model(self.image, weights / weights.sum())
+        self.output.value = _png(out)
+        mix = ", ".join(f"{s.description} {w:.0%}" for s, w in zip(self.sliders, weights / weights.sum(),
+                                                                    strict=True) if w > 0)
+        self.status.value = f"{mix} · {1000 * (time.perf_counter() - began):.0f} ms"
