@@ -17,7 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
+from . import adain as adain_module
 from . import color, losses
 from .vgg import VGGFeatures
 
@@ -150,6 +152,43 @@ def check_luminance(fn: Callable) -> bool:
         (lambda x: x.mean(1, keepdim=True), "the eye is most sensitive to green: weight R, G, B by "
                                             "0.299, 0.587, 0.114 instead of averaging"),
         (lambda x: color.luminance(x).squeeze(1), "keep the channel axis: (B, 1, H, W), e.g. keepdim=True"),
+    ])
+
+
+def check_instance_norm(fn: Callable) -> bool:
+    """fn(x (B, C, H, W)) -> each image's each channel shifted to mean 0 and scaled to variance 1
+    over its positions (eps = 1e-5 inside the square root, biased variance)."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(2, 3, 4, 5) * 3 + 1,), (torch.randn(1, 4, 6, 6),)]
+    return _compare("instance_norm", fn, lambda x: F.instance_norm(x, eps=1e-5), cases, [
+        (lambda x: F.batch_norm(x, None, None, training=True, eps=1e-5),
+         "that is batch norm: statistics over the whole batch; take them per image (dims 2 and 3 only)"),
+        (lambda x: x - x.mean((2, 3), keepdim=True), "divide by the standard deviation too"),
+        (lambda x: (x - x.mean((2, 3), keepdim=True)) / (x.var((2, 3), keepdim=True) + 1e-5).sqrt(),
+         "use the biased variance (unbiased=False / correction=0), as instance norm does"),
+    ])
+
+
+def check_style_mix(fn: Callable) -> bool:
+    """fn(params (N, C), weights (N,)) -> (C,): the convex combination sum_k w_k params_k / sum_k w_k."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(3, 5), torch.tensor([0.2, 0.3, 0.5])),
+             (torch.randn(2, 4), torch.tensor([1.0, 3.0]))]
+    return _compare("style_mix", fn, lambda p, w: w @ p / w.sum(), cases, [
+        (lambda p, w: w @ p, "normalize: divide by the sum of the weights so they add up to one"),
+        (lambda p, w: p.mean(0), "weight each style's row by its weight instead of averaging"),
+    ])
+
+
+def check_adain(fn: Callable) -> bool:
+    """fn(content_features, style_features) -> AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y)."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(1, 4, 5, 6) * 2 + 1, torch.randn(1, 4, 3, 7) + 3)]
+    return _compare("adain", fn, adain_module.adain, cases, [
+        (lambda x, y: (x - x.mean((2, 3), keepdim=True)) / x.std((2, 3), keepdim=True)
+         * y.std((2, 3), keepdim=True) + y.mean((2, 3), keepdim=True),
+         "close: use sigma = sqrt(biased variance + 1e-5), as instance norm does"),
+        (lambda x, y: F.instance_norm(x, eps=1e-5), "now give it the style's statistics: * sigma(y) + mu(y)"),
     ])
 
 

@@ -2,14 +2,18 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from nstlab import color, losses
+from nstlab import adain, color, losses
 from nstlab.exercises import (
+    check_adain,
     check_content_loss,
     check_feature_shape,
     check_gram_matrix,
     check_image_size,
+    check_instance_norm,
     check_luminance,
+    check_style_mix,
     check_total_variation,
 )
 
@@ -30,6 +34,10 @@ CASES = [
     (check_total_variation, losses.total_variation, lambda x: (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean(),
      "horizontal"),
     (check_luminance, color.luminance, lambda x: x.mean(1, keepdim=True), "0.299, 0.587, 0.114"),
+    (check_instance_norm, lambda x: F.instance_norm(x, eps=1e-5),
+     lambda x: F.batch_norm(x, None, None, training=True, eps=1e-5), "batch norm"),
+    (check_style_mix, lambda p, w: w @ p / w.sum(), lambda p, w: w @ p, "sum of the weights"),
+    (check_adain, adain.adain, lambda x, y: F.instance_norm(x, eps=1e-5), "style's statistics"),
 ]
 
 

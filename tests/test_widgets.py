@@ -173,3 +173,34 @@ def test_worker_is_the_only_thread_left_and_ends(random_vgg):
     s = studio(random_vgg, steps=3)
     s.run(wait=True)
     assert threading.active_count() == before
+
+
+def test_training_monitor_draws_losses_and_previews():
+    from nstlab.train import TrainStep
+    from nstlab.widgets import TrainingMonitor
+
+    monitor = TrainingMonitor(fps=1000)
+    monitor.update(TrainStep(1, 3, {"loss": 2.0, "content": 1.0}, None))
+    assert "step 1/3" in monitor.status.value and bytes(monitor.loss_plot.value).startswith(PNG)
+    assert not monitor.preview.value
+    monitor.update(TrainStep(2, 3, {"loss": 1.5, "content": 0.9}, torch.rand(2, 3, 16, 16)))
+    assert bytes(monitor.preview.value).startswith(PNG) and len(monitor.history) == 2
+
+
+def test_style_mixer_mixes_the_styles():
+    from nstlab.johnson import TransformerNet
+    from nstlab.widgets import StyleMixer
+
+    torch.manual_seed(0)
+    net = TransformerNet(norm="conditional", width=8, blocks=1, styles=3)
+    for layer in net.modules():  # distinct styles, so that mixing shows
+        if hasattr(layer, "scale") and isinstance(layer.scale, torch.nn.ParameterList):
+            for k, p in enumerate(layer.scale):
+                p.data += k
+    mixer = StyleMixer(net, checkerboard(32, 4), size=32, names=["a", "b", "c"])
+    first = bytes(mixer.output.value)
+    assert mixer.weights.tolist() == [1, 0, 0] and "a 100%" in mixer.status.value
+    mixer.sliders[1].value = 1.0
+    assert bytes(mixer.output.value) != first and "a 50%" in mixer.status.value
+    mixer.sliders[0].value, mixer.sliders[1].value = 0.0, 0.0
+    assert "at least one slider" in mixer.status.value

@@ -1,0 +1,142 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Fast style transfer
+#
+# Gatys' method optimises every image from scratch: a minute per picture on a CPU. Johnson, Alahi
+# & Fei-Fei (ECCV 2016) trained a network to do it in **one forward pass**: an *image
+# transformation network* $f_W$ takes a photo $x$ and returns the stylised image. Its weights $W$
+# are trained once, on thousands of photos, to minimise the same **perceptual loss** that Gatys
+# minimises per image:
+#
+# $$\min_W \; \mathbb{E}_x\Big[\alpha\,\mathcal{L}_\text{content}(f_W(x), x) + \beta\,\mathcal{L}_\text{style}(f_W(x), a) + \gamma\,\mathrm{TV}(f_W(x))\Big]$$
+#
+# **Learning goals**
+# - know the network: strided convolutions down, residual blocks, resize-convolutions up;
+# - write instance normalisation and see why it beats batch normalisation here (Ulyanov et al. 2016);
+# - train a small network live and compare it with Gatys' result and time.
+
+# %%
+import time
+
+import torch
+from IPython.display import display
+
+import nstlab
+from nstlab import viz
+from nstlab.exercises import check_instance_norm
+from nstlab.johnson import TransformerNet
+from nstlab.notebook import photos_folder, pick
+from nstlab.pretrained import load_model
+from nstlab.train import TrainConfig, train
+from nstlab.widgets import TrainingMonitor
+
+SIZE = pick(256, 64)
+vgg = nstlab.load_vgg()
+content = nstlab.load_sample("tubingen", SIZE)
+style = nstlab.load_sample("starry_night", SIZE)
+photos = photos_folder()
+
+# %% [markdown]
+# ## The network
+# Two stride-2 convolutions shrink the image 4×, five residual blocks transform it, and two
+# *resize + convolution* layers bring it back (transposed convolutions leave checkerboard
+# artifacts, Odena et al. 2016). A sigmoid keeps the output in [0, 1].
+
+# %%
+net = TransformerNet(width=16)
+print(net)
+print(f"{sum(p.numel() for p in net.parameters()):,} parameters")
+
+# %% [markdown]
+# ## Instance normalisation
+# After each convolution the network normalises its feature maps. **Batch norm** uses statistics
+# over the whole batch; **instance norm** uses each image's own statistics, per channel:
+#
+# $$\mathrm{IN}(x)_{bc} = \frac{x_{bc} - \mu_{bc}}{\sqrt{\sigma^2_{bc} + \epsilon}}, \qquad
+# \mu_{bc} = \operatorname{mean}_{hw} x_{bchw}$$
+#
+# Ulyanov, Vedaldi & Lempitsky (2016) found that this one change makes stylisation much better:
+# the photo's contrast is removed before the style is painted on, and an image's result no longer
+# depends on the other images in its batch.
+#
+# ### Exercise 1 · instance norm
+# Write `instance_norm(x)` for `(B, C, H, W)`, with $\epsilon = 10^{-5}$ and the biased variance.
+
+# %%
+def instance_norm(x):
+    ### BEGIN SOLUTION
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
+    return (x - mean) / torch.sqrt(var + 1e-5)
+    ### END SOLUTION
+
+
+check_instance_norm(instance_norm)
+
+# %% [markdown]
+# ## Train a network live
+# A small network (width 16), 128-pixel crops of photos, batches of 4, Adam. The loss curve and the
+# latest outputs update as it trains. A few hundred steps already give a recognisable style; the
+# shipped models below trained longer.
+
+# %%
+STEPS, CROP = pick(120, 2), pick(128, 32)
+monitor = TrainingMonitor()
+display(monitor)
+torch.manual_seed(0)
+mine = TransformerNet(width=16)
+config = TrainConfig(steps=STEPS, batch=4, crop=CROP, preview_every=pick(25, 1))
+began = time.perf_counter()
+history = train(mine, photos, ["starry_night"], vgg, config, callback=monitor.update, progress=False)
+print(f"{STEPS} steps in {time.perf_counter() - began:.0f} s")
+
+# %% [markdown]
+# ## Against Gatys
+# The network trained above, the shipped Starry Night network, and Gatys' optimisation of this
+# very photo, with their times.
+
+# %%
+shipped = load_model("johnson-starry_night")
+with torch.no_grad():
+    began = time.perf_counter()
+    fast = shipped(content)
+    fast_seconds = time.perf_counter() - began
+    ours = mine(content)
+began = time.perf_counter()
+gatys = nstlab.stylize(content, style, extractor=vgg, size=SIZE, steps=pick(100, 2), progress=False)
+gatys_seconds = time.perf_counter() - began
+fig = viz.show_images({"photo": content, f"trained here ({STEPS} steps)": ours,
+                       f"shipped network: {1000 * fast_seconds:.0f} ms": fast,
+                       f"Gatys: {gatys_seconds:.0f} s": gatys.image})
+print(f"the network is {gatys_seconds / fast_seconds:.0f}x faster than the optimisation")
+
+# %% [markdown]
+# ## Instance norm versus batch norm
+# Two identical networks, the same photos and steps, only the normalisation differs.
+
+# %%
+results = {}
+for norm in ("instance", "batch"):
+    torch.manual_seed(0)
+    net = TransformerNet(norm=norm, width=16)
+    train(net, photos, ["starry_night"], vgg, TrainConfig(steps=pick(60, 2), batch=4, crop=CROP), progress=False)
+    with torch.no_grad():
+        results[f"{norm} norm"] = net.eval()(content)
+fig = viz.show_images(results)
+
+# %% [markdown]
+# With so little training both are rough, but batch norm's result typically keeps more of the
+# photo's flat contrast and its colours drift with the batch it was trained on; instance norm gives
+# every image the same treatment. (In eval mode batch norm uses running averages from training.)
+#
+# **Try it:** train on `"the_scream"` with `TrainConfig(settings=...)` and a larger `style_weight`;
+# or apply the shipped network to your own photo at 1024 px: how long does it take?

@@ -1,0 +1,108 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Many styles in one network
+#
+# A Johnson network learns one style. Dumoulin, Shlens & Kudlur (ICLR 2017) noticed that networks
+# trained for different styles differ mostly in the scale $\gamma$ and shift $\beta$ of their
+# instance-norm layers. **Conditional instance normalisation** keeps one $(\gamma_s, \beta_s)$ per
+# style $s$ and shares everything else:
+#
+# $$\mathrm{CIN}(x; s) = \gamma_s \, \frac{x - \mu(x)}{\sigma(x)} + \beta_s$$
+#
+# A style costs just $2C$ numbers per norm layer. Mixing styles is mixing those numbers:
+# $\gamma = \sum_s w_s \gamma_s$, $\beta = \sum_s w_s \beta_s$ with weights summing to one.
+#
+# **Learning goals**
+# - see one network paint six styles, and blend them continuously;
+# - write the convex mix of the styles' parameters;
+# - add a new style to a trained network by fitting only its $\gamma, \beta$.
+
+# %%
+import torch
+
+import nstlab
+from nstlab import viz
+from nstlab.cin import add_style, style_parameters
+from nstlab.exercises import check_style_mix
+from nstlab.notebook import photos_folder, pick
+from nstlab.pretrained import load_model
+from nstlab.train import TrainConfig, train
+from nstlab.widgets import StyleMixer
+
+SIZE = pick(256, 64)
+content = nstlab.load_sample("tubingen", SIZE)
+model = load_model("cin-6styles")
+print(model.style_names)
+print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
+      f"{sum(p.numel() for p in style_parameters(model, 0)):,} of them per style")
+
+# %% [markdown]
+# ## Six styles, one network
+
+# %%
+with torch.no_grad():
+    outputs = {name: model(content, style=i) for i, name in enumerate(model.style_names)}
+fig = viz.show_images({"photo": content, **outputs}, ncols=4)
+
+# %% [markdown]
+# ### Exercise 1 · mixing styles
+# Write `style_mix(params, weights)`: `params` is `(N, C)` (one row of $\gamma$ or $\beta$ per
+# style), `weights` is `(N,)` non-negative; return the `(C,)` convex combination (divide by the
+# sum of the weights, so that `[1, 1]` means half and half).
+
+# %%
+def style_mix(params, weights):
+    ### BEGIN SOLUTION
+    return weights @ params / weights.sum()
+    ### END SOLUTION
+
+
+check_style_mix(style_mix)
+
+# %% [markdown]
+# ## The mixer
+# One slider per style. Each change runs the network once with the mixed $(\gamma, \beta)$.
+
+# %%
+StyleMixer(model, content, size=SIZE)
+
+# %% [markdown]
+# A path from one style to another, in five steps:
+
+# %%
+first, second = 0, 1
+with torch.no_grad():
+    path = {f"{1 - t:.2f} / {t:.2f}": model(content, torch.tensor([1 - t, t, 0, 0, 0, 0]))
+            for t in torch.linspace(0, 1, 5).tolist()}
+fig = viz.show_images(path, size=2.4)
+
+# %% [markdown]
+# ## A seventh style, fitted alone
+# `add_style` appends a new $(\gamma, \beta)$ per layer, starting at the average of the others;
+# training then updates **only** those numbers, everything else frozen. The old six styles cannot
+# change, because their parameters are not trained.
+
+# %%
+new = add_style(model)
+before = model(content, style=0).detach()
+config = TrainConfig(steps=pick(60, 2), batch=4, crop=pick(128, 32), fit_style=new, lr=1e-2)
+names = [*model.style_names, "shipwreck"]
+train(model, photos_folder(), names, nstlab.load_vgg(), config, progress=False)
+with torch.no_grad():
+    fig = viz.show_images({"style 0 before": before, "style 0 after": model(content, style=0),
+                           "new: shipwreck": model(content, style=new),
+                           "the painting": nstlab.load_sample("shipwreck", SIZE)})
+print("style 0 unchanged:", torch.equal(before, model(content, style=0).detach()))
+
+# %% [markdown]
+# **Try it:** how few steps does a new style need before it looks right? What happens with
+# weights outside [0, 1] (extrapolating beyond a style)?

@@ -1,0 +1,122 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 08 · Arbitrary style with AdaIN
+#
+# Conditional instance norm learns $(\gamma_s, \beta_s)$ per style. Huang & Belongie (ICCV 2017)
+# asked: why learn them at all? Take them **from the style image**: the mean and standard deviation
+# of its VGG features, channel by channel. **Adaptive instance normalisation**:
+#
+# $$\mathrm{AdaIN}(x, y) = \sigma(y)\,\frac{x - \mu(x)}{\sigma(x)} + \mu(y)$$
+#
+# A fixed VGG encoder maps photo and painting to `relu4_1` features, AdaIN gives the photo's
+# features the painting's statistics, and a trained decoder turns them back into an image. Any
+# painting, never seen in training, in one pass.
+#
+# **Learning goals**
+# - write AdaIN;
+# - trade content against style with $\alpha$, mix several styles, keep the photo's colours;
+# - paint different regions with different styles.
+
+# %%
+import ipywidgets as W
+import torch
+
+import nstlab
+from nstlab import viz
+from nstlab.adain import adain
+from nstlab.exercises import check_adain
+from nstlab.notebook import pick
+from nstlab.pretrained import load_model
+
+SIZE = pick(256, 64)
+model = load_model("adain")
+content = nstlab.load_sample("tubingen", SIZE)
+styles = {name: nstlab.load_sample(name, SIZE) for name in ("starry_night", "the_scream", "great_wave", "udnie")}
+
+# %% [markdown]
+# ### Exercise 1 · AdaIN
+# Write `my_adain(x, y)` for features `(B, C, H, W)`: per image and channel, statistics over the
+# positions, $\sigma = \sqrt{\text{biased variance} + 10^{-5}}$.
+
+# %%
+def my_adain(x, y):
+    ### BEGIN SOLUTION
+    def stats(f):
+        return f.mean((2, 3), keepdim=True), (f.var((2, 3), keepdim=True, unbiased=False) + 1e-5).sqrt()
+
+    mx, sx = stats(x)
+    my, sy = stats(y)
+    return sy * (x - mx) / sx + my
+    ### END SOLUTION
+
+
+check_adain(my_adain)
+
+# %% [markdown]
+# The statistics really are copied: after AdaIN the photo's features have the painting's
+# per-channel mean and spread.
+
+# %%
+with torch.no_grad():
+    fc, fs = model.encode(content), model.encode(styles["starry_night"])
+    t = adain(fc, fs)
+for name, f in (("photo", fc), ("painting", fs), ("AdaIN output", t)):
+    print(f"{name:13} channel means {f.mean((2, 3))[0, :4].numpy().round(2)}  "
+          f"stds {f.std((2, 3))[0, :4].numpy().round(2)}")
+
+# %% [markdown]
+# ## Any style, one pass each
+
+# %%
+with torch.no_grad():
+    fig = viz.show_images({"photo": content, **{n: model(content, s) for n, s in styles.items()}})
+
+# %% [markdown]
+# ## Content against style: $\alpha$
+# $t = \alpha\,\mathrm{AdaIN}(f_c, f_s) + (1 - \alpha) f_c$. Move the slider.
+
+# %%
+alpha_view = W.Image(format="png", layout=W.Layout(width="360px", height="auto"))
+
+
+def show_alpha(alpha=1.0):
+    with torch.no_grad():
+        alpha_view.value = viz.png_bytes(viz.show_images({f"alpha {alpha:.2f}": model(
+            content, styles["starry_night"], alpha=alpha)}, size=4))
+
+
+W.interact(show_alpha, alpha=W.FloatSlider(1.0, min=0, max=1, step=0.05, continuous_update=False))
+alpha_view
+
+# %% [markdown]
+# ## Mixing styles, keeping colours, regions
+# - **interpolation**: $t = \sum_k w_k\,\mathrm{AdaIN}(f_c, f_{s_k})$;
+# - **colour preservation**: recolour the painting to the photo's colour statistics first
+#   (`nstlab.color.match_histogram`, notebook 05);
+# - **spatial control**: a mask per style; each region is normalised with its own statistics.
+
+# %%
+two = [styles["starry_night"], styles["the_scream"]]
+h, w = content.shape[-2:]
+left = torch.zeros(h, w)
+left[:, : w // 2] = 1
+with torch.no_grad():
+    fig = viz.show_images({
+        "50/50 mix": model(content, two, weights=[0.5, 0.5]),
+        "colours kept": model(content, styles["starry_night"], preserve_color=True),
+        "left / right": model(content, two, masks=[left, 1 - left]),
+    })
+
+# %% [markdown]
+# **Try it:** use a painting nstlab does not ship: `model(content, nstlab.load_image("my.jpg", SIZE))`.
+# Which kinds of style does the decoder handle well, which badly? (It was trained on about 200
+# paintings, most of them by van Gogh; the paper used 80 000.)
