@@ -3,13 +3,15 @@
     NSTLAB_VGG_WEIGHTS=../shared/weights/vgg16-imagenet-features.pth NSTLAB_DATA=../shared/images \
         python benchmarks/bench_feedforward.py [--sizes 256,512,1024] [--gatys-steps 100]
 
-Prints ms per image for the Johnson network (width 32, 5 residual blocks; instance and conditional
-norm) and for AdaIN (VGG encoder to relu4_1 + decoder) at each size on the CPU, and on CUDA when
-present; training images/s at 256 px crops; and Gatys optimization at 256 px for comparison. Speed
-does not depend on the weights, so untrained networks are timed.
+Prints ms per image for the Johnson network (the paper's width 32 and the shipped width 16; instance
+and conditional norm) and for AdaIN (VGG encoder to relu4_1 + decoder) at each size on the CPU, and
+on CUDA when present; training images/s at 128 px crops (as the shipped models were trained); and Gatys
+optimization at 256 px for comparison. Speed does not depend on the weights, so untrained networks
+are timed.
 """
 
 import argparse
+import functools
 import os
 import time
 
@@ -51,21 +53,26 @@ def main():
 
     results = {}
     for device in devices:
-        nets = {"johnson (instance)": TransformerNet(), "johnson (conditional, 6 styles)":
-                TransformerNet(norm="conditional", styles=6), "adain": AdaIN(vgg, Decoder())}
+        nets = {"johnson, width 32 (paper)": TransformerNet(),
+                "johnson, width 16 (shipped)": TransformerNet(width=16),
+                "cin, width 16, 6 styles (shipped)": TransformerNet(norm="conditional", width=16, styles=6),
+                "adain, decoder 1.0 (paper)": AdaIN(vgg, Decoder()),
+                "adain, decoder 0.5 (shipped)": AdaIN(vgg, Decoder(width=0.5))}
         for name, net in nets.items():
             net = net.to(device).eval()
             for size in sizes:
                 x = nstlab.resize(content, size).to(device)
                 s = style.to(device)
                 with torch.no_grad():
-                    run = (lambda n=net, x=x, s=s: n(x, s)) if name == "adain" else (lambda n=net, x=x: n(x))
+                    inputs = (x, s) if name.startswith("adain") else (x,)
+                    run = functools.partial(net, *inputs)
                     seconds = timed(run, 3 if size >= 1024 else 5, device)
                 results[(device.type, name, size)] = seconds
                 print(f"{device.type:4} {name:32} {size:5} px  {1000 * seconds:8.1f} ms/image")
 
-        config = TrainConfig(batch=4, crop=256)
-        trainees = (("johnson", TransformerNet(), [style]), ("adain", AdaIN(vgg, Decoder()), None))
+        config = TrainConfig(batch=4, crop=128)
+        trainees = (("johnson, width 16", TransformerNet(width=16), [style]),
+                    ("adain, decoder 0.5", AdaIN(vgg, Decoder(width=0.5)), None))
         for name, net, styles in trainees:
             net = net.to(device).train()
             extractor = vgg.to(device)
@@ -89,7 +96,7 @@ def main():
     nstlab.stylize(content, style, extractor=vgg.cpu(), size=256, steps=args.gatys_steps, progress=False,
                    device="cpu")
     gatys = time.perf_counter() - began
-    johnson = results[("cpu", "johnson (instance)", 256)]
+    johnson = results[("cpu", "johnson, width 16 (shipped)", 256)]
     print(f"cpu  gatys, {args.gatys_steps} L-BFGS steps, 256 px: {gatys:.1f} s = "
           f"{gatys / johnson:.0f}x the Johnson network's {1000 * johnson:.0f} ms")
 

@@ -6,6 +6,14 @@ Where things are:
     vgg      the VGG-16/19 feature extractor with the paper's layer names
     losses   Gram matrix, content, style and total-variation losses, `Settings`
     gatys    the optimization-based style transfer engine (Gatys et al. 2016, 2017)
+    color    colour preservation: luminance-only transfer, histogram matching (Gatys et al. 2017)
+    johnson  the feedforward image transformation network (Johnson et al. 2016; instance norm)
+    cin      conditional instance norm: many styles in one network (Dumoulin et al. 2017)
+    adain    arbitrary style in one pass (Huang & Belongie 2017)
+    train    one training loop for the three feedforward networks (DDP under torchrun)
+    pretrained  model files, hash-checked loading, the shipped models
+    viz      matplotlib figures; widgets: the live notebook widgets; exercises: the answer checks
+    notebook fast mode and helpers the notebooks share
     cli      the `nstlab` command line
 """
 
