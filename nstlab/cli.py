@@ -243,8 +243,11 @@ def _train(args) -> int:
     began = time.perf_counter()
     history = train(model, args.content, styles, extractor, config, out_dir=args.run_dir,
                     resume=args.resume, progress=not args.quiet, device=args.device)
-    if dist.is_initialized() and dist.get_rank() > 0:
-        return 0
+    if dist.is_initialized():
+        rank = dist.get_rank()
+        dist.destroy_process_group()
+        if rank > 0:  # rank 0 writes the model
+            return 0
     weights_source = args.weights or os.environ.get(WEIGHTS_ENV) or "torchvision"
     card = {"kind": args.kind, "styles": names, "content": [str(c) for c in args.content],
             "steps": config.steps, "batch": config.batch, "crop": config.crop, "lr": config.lr,
