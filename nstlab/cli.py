@@ -208,7 +208,8 @@ def main(argv=None) -> int:
         print(f"nstlab: error: {err}", file=sys.stderr)
         return 2
     except DivergenceError as err:
-        print(f"nstlab: error: {err}", file=sys.stderr)
+        err.result.save(args.output)
+        print(f"nstlab: error: {err}; saved the best image before it to {args.output}", file=sys.stderr)
         return 1
     result.save(args.output)
     last = result.history[-1] if result.history else {}

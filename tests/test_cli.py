@@ -60,3 +60,20 @@ def test_samples_lists_names(capsys):
     assert main(["samples"]) == 0
     out = capsys.readouterr().out
     assert "tubingen" in out and "Praefcke" in out
+
+
+def test_divergence_saves_the_best_image(tmp_path, random_vgg_file, monkeypatch, capsys):
+    import torch
+
+    from nstlab import cli
+    from nstlab.gatys import DivergenceError, Result
+
+    def diverging(*args, **kwargs):
+        best = Result(torch.zeros(1, 3, 8, 10), "diverged", 2, 0.1)
+        raise DivergenceError("the optimization diverged at step 3", best)
+
+    monkeypatch.setattr(cli, "stylize", diverging)
+    out = tmp_path / "out.png"
+    args = ["stylize", "tubingen", "starry_night", "-o", str(out), "--weights", str(random_vgg_file)]
+    assert main(args) == 1
+    assert Image.open(out).size == (10, 8) and "saved the best image" in capsys.readouterr().err
