@@ -39,7 +39,14 @@ class Pretrained:
     summary: str
 
 
-MODELS: dict[str, Pretrained] = {m.name: m for m in []}
+MODELS: dict[str, Pretrained] = {m.name: m for m in [
+    Pretrained("johnson-starry_night", "johnson-starry_night.pth",
+               "903492de08786622f4473160e7b5841811fb5fc78ba18148cc6de22dca18b9f8",
+               "Johnson network (instance norm), The Starry Night"),
+    Pretrained("johnson-the_scream", "johnson-the_scream.pth",
+               "3a693600ac7db467f8a42bf50f8d85b7a08e4d58d5c93cba043c0d49d3107315",
+               "Johnson network (instance norm), The Scream"),
+]}
 
 
 def save_model(model, path, *, styles, card: dict | None = None) -> Path:
