@@ -46,6 +46,9 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
     Pretrained("johnson-the_scream", "johnson-the_scream.pth",
                "3a693600ac7db467f8a42bf50f8d85b7a08e4d58d5c93cba043c0d49d3107315",
                "Johnson network (instance norm), The Scream"),
+    Pretrained("johnson-great_wave", "johnson-great_wave.pth",
+               "87e321b16876b3fa38bea10929eec40da60c9fa13383f76dc55cd425cc1f7b46",
+               "Johnson network (instance norm), The Great Wave off Kanagawa"),
 ]}
 
 
