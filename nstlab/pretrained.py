@@ -49,6 +49,10 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
     Pretrained("johnson-great_wave", "johnson-great_wave.pth",
                "87e321b16876b3fa38bea10929eec40da60c9fa13383f76dc55cd425cc1f7b46",
                "Johnson network (instance norm), The Great Wave off Kanagawa"),
+    Pretrained("cin-6styles", "cin-6styles.pth",
+               "8f272b98beaf1e90b72a96f671f2e5b7182aa49acaf42efc2c9f2b9e01e08d7c",
+               "conditional instance norm, 6 styles: starry_night, the_scream, great_wave, udnie, "
+               "kandinsky, woman_with_hat"),
 ]}
 
 

@@ -255,25 +255,26 @@ def _tile(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate(model, photos, style, extractor: VGGFeatures, *, size: int = 256, limit: int = 20,
+def evaluate(model, photos, painting, extractor: VGGFeatures, *, size: int = 256, limit: int = 20,
              settings: Settings = FEEDFORWARD_SETTINGS, **call) -> dict[str, float]:
     """Held-out check of a trained network on the first `limit` photos at `size` px: the mean
     content and style losses of its outputs, beside two baselines -- the style loss of the photo
     itself (where the style starts) and the content loss of the painting in the photo's place
-    (what losing the content entirely costs). `call` goes to the network (style=..., alpha=...)."""
-    style = resolve_image(style, size)
+    (what losing the content entirely costs). painting: the style target; `call` goes to the
+    network (style=..., alpha=...)."""
+    painting = resolve_image(painting, size)
     content_layers, style_layers = settings.active_content_layers(), settings.active_style_layers()
-    targets = {n: gram_matrix(f) for n, f in extractor(style, style_layers).items()}
+    targets = {n: gram_matrix(f) for n, f in extractor(painting, style_layers).items()}
     scoring = settings.replace(tv_weight=0.0)
     totals = {"content": 0.0, "style": 0.0, "style of the photo": 0.0, "content of the painting": 0.0}
     files = image_files(photos)[:limit]
     for file in files:
         photo = load_image(file, size)
-        painting = F.interpolate(style, size=photo.shape[-2:], mode="bilinear", antialias=True)
+        in_its_place = F.interpolate(painting, size=photo.shape[-2:], mode="bilinear", antialias=True)
         photo_features = extractor(photo, content_layers)
         for image, keys in ((model(photo, **call), ("content", "style")),
                             (photo, (None, "style of the photo")),
-                            (painting, ("content of the painting", None))):
+                            (in_its_place, ("content of the painting", None))):
             features = extractor(image, [*content_layers, *style_layers])
             groups = _groups(perceptual_loss(features, image, scoring, photo_features, targets)[1])
             for key, group in zip(keys, ("content", "style"), strict=True):
