@@ -53,6 +53,9 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
                "8f272b98beaf1e90b72a96f671f2e5b7182aa49acaf42efc2c9f2b9e01e08d7c",
                "conditional instance norm, 6 styles: starry_night, the_scream, great_wave, udnie, "
                "kandinsky, woman_with_hat"),
+    Pretrained("adain", "adain.pth",
+               "037a66cb088f2c893a9bca65ca79953073879cfd7970b06b79e28aa74b0888b8",
+               "AdaIN: VGG-16 encoder to relu4_1 + decoder; any style image"),
 ]}
 
 

@@ -48,6 +48,8 @@ SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
                                 style_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_3"],
                                 content_weight=1.0, style_weight=5.0, tv_weight=10.0)
+# held-out scores: content where Gatys et al. measure it (the layout, relu4_2), the same style layers
+EVALUATION_SETTINGS = FEEDFORWARD_SETTINGS.replace(content_layers=["relu4_2"], tv_weight=0.0)
 
 
 def image_files(folders) -> list[Path]:
@@ -256,7 +258,7 @@ def _tile(images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate(model, photos, painting, extractor: VGGFeatures, *, size: int = 256, limit: int = 20,
-             settings: Settings = FEEDFORWARD_SETTINGS, **call) -> dict[str, float]:
+             settings: Settings = EVALUATION_SETTINGS, **call) -> dict[str, float]:
     """Held-out check of a trained network on the first `limit` photos at `size` px: the mean
     content and style losses of its outputs, beside two baselines -- the style loss of the photo
     itself (where the style starts) and the content loss of the painting in the photo's place
@@ -265,7 +267,6 @@ def evaluate(model, photos, painting, extractor: VGGFeatures, *, size: int = 256
     painting = resolve_image(painting, size)
     content_layers, style_layers = settings.active_content_layers(), settings.active_style_layers()
     targets = {n: gram_matrix(f) for n, f in extractor(painting, style_layers).items()}
-    scoring = settings.replace(tv_weight=0.0)
     totals = {"content": 0.0, "style": 0.0, "style of the photo": 0.0, "content of the painting": 0.0}
     files = image_files(photos)[:limit]
     for file in files:
@@ -276,7 +277,7 @@ def evaluate(model, photos, painting, extractor: VGGFeatures, *, size: int = 256
                             (photo, (None, "style of the photo")),
                             (in_its_place, ("content of the painting", None))):
             features = extractor(image, [*content_layers, *style_layers])
-            groups = _groups(perceptual_loss(features, image, scoring, photo_features, targets)[1])
+            groups = _groups(perceptual_loss(features, image, settings, photo_features, targets)[1])
             for key, group in zip(keys, ("content", "style"), strict=True):
                 if key is not None:
                     totals[key] += groups[group].item()
