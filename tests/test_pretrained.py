@@ -42,5 +42,5 @@ def test_shipped_model_stylizes_a_held_out_photo(name, real_vgg, data_dir):
     call = {"style": load_sample("starry_night", 128)} if adain else {}
     with torch.no_grad():
         scores = evaluate(model, HELD_OUT, style, real_vgg, size=128, limit=3, **call)
-    assert scores["style"] < 0.6 * scores["style of the photo"], scores  # it took on the style
+    assert scores["style"] < 0.75 * scores["style of the photo"], scores  # it took on the style
     assert scores["content"] < 0.75 * scores["content of the painting"], scores  # and kept the layout
