@@ -33,7 +33,7 @@ from .johnson import TransformerNet
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
 from .pretrained import MODELS, ModelError, load_model, save_model
 from .samples import SAMPLES, SampleError, resolve_image
-from .train import TrainConfig, train
+from .train import ADAIN_STYLE_WEIGHT, TrainConfig, train
 from .vgg import WEIGHTS_ENV, WeightsError, load_vgg
 
 
@@ -236,6 +236,8 @@ def _train(args) -> int:
         model = TransformerNet(norm=norm, width=int(args.width or 32), styles=count)
         styles, names = args.style, [Path(s).stem for s in args.style]
     defaults = TrainConfig().settings
+    if args.kind == "adain":
+        defaults = defaults.replace(style_weight=ADAIN_STYLE_WEIGHT)
     settings = defaults.replace(**{k: v for k, v in (("content_weight", args.content_weight),
                                                      ("style_weight", args.style_weight),
                                                      ("tv_weight", args.tv_weight)) if v is not None})

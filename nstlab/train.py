@@ -48,6 +48,8 @@ SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
                                 style_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_3"],
                                 content_weight=1.0, style_weight=5.0, tv_weight=10.0)
+# AdaIN's style loss matches means and deviations (not Grams): the shipped decoder used weight 2
+ADAIN_STYLE_WEIGHT = 2.0
 # held-out scores: content where Gatys et al. measure it (the layout, relu4_2), the same style layers
 EVALUATION_SETTINGS = FEEDFORWARD_SETTINGS.replace(content_layers=["relu4_2"], tv_weight=0.0)
 
