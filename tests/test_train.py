@@ -132,6 +132,15 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
     assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "nope"]) == 2
     assert "unknown style" in capsys.readouterr().err
     assert main(["apply", str(tmp_path / "none.pth"), str(style), "-o", str(out)]) == 2
+    adain = tmp_path / "adain.pth"
+    assert main(["train", "adain", "--content", str(photos), "--style", str(photos), "-o", str(adain),
+                 "--steps", "1", "--batch", "2", "--crop", "32", "--width", "0.25",
+                 "--weights", str(random_vgg_file), "-q"]) == 0
+    assert load_model(adain).card["settings"]["style_weight"] == 2.0
+    assert main(["apply", str(adain), str(style), "-o", str(out), "--style", f"{style},{style}",
+                 "--mix", "0.3,0.7", "--alpha", "0.5"]) == 0
+    assert main(["apply", str(adain), str(style), "-o", str(out)]) == 2
+    assert "needs --style" in capsys.readouterr().err
 
 
 def _ddp_worker(rank, world, init, photos, out):
