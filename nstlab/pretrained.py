@@ -2,9 +2,10 @@
 
 A model file is a dict saved with `torch.save`: {"format": 1, "kind": "transformer" | "adain",
 "config": constructor arguments, "styles": style names, "state": the weights in float16 (half the
-size; the outputs differ from float32 by well under one 8-bit grey level), "card": what it was
-trained on and how}. AdaIN files carry the VGG encoder layers they were trained with (conv1_1 ...
-conv4_1), so a decoder always meets the features it learned to invert.
+size; the outputs differ from float32 by well under one 8-bit grey level), "quantized": convolution
+weights stored as int8 with one float16 scale per output channel (save_model(int8=True): a quarter
+of float32), "card": what it was trained on and how}. AdaIN files carry the VGG encoder layers they
+were trained with (conv1_1 ... conv4_1), so a decoder always meets the features it learned to invert.
 
 `load_model(name_or_path)` rebuilds the network in float32 and eval mode. A name from `MODELS`
 loads the file shipped inside the package after checking its sha256; a path loads any file (pass
@@ -54,13 +55,14 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
                "conditional instance norm, 6 styles: starry_night, the_scream, great_wave, udnie, "
                "kandinsky, woman_with_hat"),
     Pretrained("adain", "adain.pth",
-               "037a66cb088f2c893a9bca65ca79953073879cfd7970b06b79e28aa74b0888b8",
-               "AdaIN: VGG-16 encoder to relu4_1 + decoder; any style image"),
+               "0efa6f6e671e4ce88fcf3f27010de5d139289655a5f242395e541d1cf4c00564",
+               "AdaIN: VGG-16 encoder to relu4_1 + decoder (int8 weights); any style image"),
 ]}
 
 
-def save_model(model, path, *, styles, card: dict | None = None) -> Path:
-    """Write `model` (a TransformerNet or AdaIN) compactly; returns the path."""
+def save_model(model, path, *, styles, card: dict | None = None, int8: bool = False) -> Path:
+    """Write `model` (a TransformerNet or AdaIN) compactly; returns the path. int8: convolution
+    weights as int8 with a scale per output channel (symmetric: w ~ q * max|w| / 127)."""
     if isinstance(model, AdaIN):
         kind = "adain"
         unused = set(_unused_encoder_keys(model.encoder))
@@ -70,11 +72,18 @@ def save_model(model, path, *, styles, card: dict | None = None) -> Path:
         kind, state, config = "transformer", model.state_dict(), model.config()
     else:
         raise TypeError(f"cannot save a {type(model).__name__}: expected a TransformerNet or AdaIN")
+    quantized = {}
+    if int8:
+        for key in [k for k, v in state.items() if v.dim() == 4]:  # (C_out, C_in, kh, kw)
+            w = state.pop(key).float()
+            scale = w.abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127  # (C_out,)
+            quantized[key] = {"q": torch.round(w / scale[:, None, None, None]).to(torch.int8),
+                              "scale": scale.half()}
     state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"format": FORMAT, "kind": kind, "config": config, "styles": list(styles),
-                "state": state, "card": card or {}}, path)
+                "state": state, "quantized": quantized, "card": card or {}}, path)
     return path
 
 
@@ -101,6 +110,8 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
             and data.get("kind") in ("transformer", "adain")):
         raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state"].items()}
+    for key, packed in data.get("quantized", {}).items():
+        state[key] = packed["q"].float() * packed["scale"].float()[:, None, None, None]
     if data["kind"] == "transformer":
         model = TransformerNet(**data["config"])
         model.load_state_dict(state)

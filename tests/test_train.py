@@ -105,6 +105,15 @@ def test_model_files_round_trip_in_half_precision(tmp_path, random_vgg):
     expected = random_vgg.convs["conv4_1"].weight.half().float()
     assert torch.equal(back.encoder.convs["conv4_1"].weight, expected)
     assert "conv5_1" not in str(list(torch.load(path, weights_only=True)["state"]))  # unused layers left out
+    small = save_model(adain, tmp_path / "a8.pth", styles=[], int8=True)
+    assert small.stat().st_size < 0.6 * path.stat().st_size
+    unpacked = load_model(small).state_dict()
+    convs = list(torch.load(small, weights_only=True)["quantized"])
+    assert len(convs) == 8 + 9  # the encoder's conv1_1 ... conv4_1 and the decoder's nine
+    for key in convs:  # within one quantization step of max|w| / 127 per output channel
+        w = adain.state_dict()[key]
+        step = w.abs().amax(dim=(1, 2, 3)) / 127
+        assert ((unpacked[key] - w).abs().amax(dim=(1, 2, 3)) <= step * 0.51 + 1e-3 * step * 127).all(), key
     with pytest.raises(ModelError, match="sha256"):
         load_model(path, sha256="0" * 64)
     (tmp_path / "bad.pth").write_bytes(b"junk")
