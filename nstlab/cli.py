@@ -226,7 +226,7 @@ def _train(args) -> int:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     extractor = load_vgg(args.weights)
     if args.kind == "adain":
-        model = AdaIN(load_vgg(args.weights), Decoder(width=args.width or 1.0))
+        model = AdaIN(extractor, Decoder(width=args.width or 1.0))  # the loss's VGG is the encoder
         styles, names = args.style, [str(s) for s in args.style]
     else:
         norm = "conditional" if args.kind == "cin" else args.norm

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .images import resize, save_image, to_pil
-from .losses import Settings, gram_matrix, perceptual_loss
+from .losses import Settings, gram_matrix, perceptual_loss, resize_mask
 from .samples import resolve_image
 from .vgg import VGGFeatures, load_vgg
 
@@ -201,7 +201,7 @@ class StyleTransfer:
         content = None if self.content is None else resize(self.content, size).to(self.device)
         styles = [resize(s, round(size * style_scale)).to(self.device) for s in self.styles]
         shape = (content if content is not None else resize(self.styles[0], size)).shape[-2:]
-        masks = None if self.masks is None else _resize_masks(self.masks, shape).to(self.device)
+        masks = None if self.masks is None else resize_mask(self.masks, shape).to(self.device)
         if previous is not None:
             start = F.interpolate(previous, size=shape, mode="bicubic", align_corners=False)
         elif init == "content":
@@ -348,12 +348,8 @@ def _load_masks(masks, count: int, content) -> torch.Tensor:
         m = m.reshape(1, 1, *m.shape[-2:])
         if m.min() < 0 or m.max() > 1:
             raise ValueError("mask values must lie in [0, 1]")
-        loaded.append(_resize_masks(m, content.shape[-2:]))
+        loaded.append(resize_mask(m, content.shape[-2:]))
     return torch.cat(loaded)
-
-
-def _resize_masks(masks: torch.Tensor, shape) -> torch.Tensor:
-    return F.interpolate(masks, size=tuple(shape), mode="bilinear", antialias=True, align_corners=False)
 
 
 def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:

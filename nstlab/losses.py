@@ -140,7 +140,7 @@ def perceptual_loss(
         for name in layers:
             f = features[name].float()  # losses in float32 even under reduced-precision autocast
             if kind == "style":
-                mask = None if style_masks is None else _resize_mask(style_masks, f.shape[-2:])
+                mask = None if style_masks is None else resize_mask(style_masks, f.shape[-2:])
                 value = style_loss(gram_matrix(f, mask), targets[name])
             else:
                 value = content_loss(f, targets[name])
@@ -153,8 +153,8 @@ def perceptual_loss(
     return total, parts
 
 
-def _resize_mask(mask: torch.Tensor, size) -> torch.Tensor:
-    """(K, 1, H, W) region masks -> (K, 1, h, w) at a layer's resolution (area-averaged)."""
+def resize_mask(mask: torch.Tensor, size) -> torch.Tensor:
+    """(K, 1, H, W) region masks -> (K, 1, h, w), e.g. at a layer's resolution (area-averaged)."""
     if tuple(mask.shape[-2:]) == tuple(size):
         return mask
     return F.interpolate(mask, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)

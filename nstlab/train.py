@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from .adain import AdaIN, adain_losses
 from .cin import style_parameters
+from .gatys import default_device
 from .images import ImageError, load_image, resize, save_image
 from .johnson import TransformerNet
 from .losses import Settings, gram_matrix, perceptual_loss
@@ -123,7 +124,7 @@ def train(model, content, styles, extractor: VGGFeatures, config: TrainConfig | 
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     if config.batch % world:
         raise ValueError(f"batch {config.batch} does not split over {world} processes")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = default_device(device)
     model, extractor = model.to(device), extractor.to(device)
     if config.fit_style is not None:  # Dumoulin et al.: a new style = only its scale and shift
         trainable = style_parameters(model, config.fit_style)
@@ -174,7 +175,7 @@ def train(model, content, styles, extractor: VGGFeatures, config: TrainConfig | 
         preview = output.detach() if step % config.preview_every == 0 or step == config.steps else None
         if rank == 0 and out is not None:
             if preview is not None:
-                save_image(_tile(preview), out / f"preview-{step:06d}.png")
+                save_image(tile(preview), out / f"preview-{step:06d}.png")
             if step % config.checkpoint_every == 0 or step == config.steps:
                 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
                             "history": history}, out / "checkpoint.pt")
@@ -253,7 +254,7 @@ def _groups(parts: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return groups
 
 
-def _tile(images: torch.Tensor) -> torch.Tensor:
+def tile(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) -> (1, 3, H, B*W) side by side."""
     return torch.cat(list(images.float().cpu().clamp(0, 1)), dim=-1)[None]
 
@@ -274,12 +275,14 @@ def evaluate(model, photos, painting, extractor: VGGFeatures, *, size: int = 256
     for file in files:
         photo = load_image(file, size)
         in_its_place = F.interpolate(painting, size=photo.shape[-2:], mode="bilinear", antialias=True)
-        photo_features = extractor(photo, content_layers)
+        layers = [*content_layers, *style_layers]
+        photo_features = extractor(photo, layers)
+        content_targets = {n: photo_features[n] for n in content_layers}
         for image, keys in ((model(photo, **call), ("content", "style")),
                             (photo, (None, "style of the photo")),
                             (in_its_place, ("content of the painting", None))):
-            features = extractor(image, [*content_layers, *style_layers])
-            groups = _groups(perceptual_loss(features, image, settings, photo_features, targets)[1])
+            features = photo_features if image is photo else extractor(image, layers)
+            groups = _groups(perceptual_loss(features, image, settings, content_targets, targets)[1])
             for key, group in zip(keys, ("content", "style"), strict=True):
                 if key is not None:
                     totals[key] += groups[group].item()

@@ -38,6 +38,7 @@ from .gatys import INITS, OPTIMIZERS, Result, Step, StyleTransfer
 from .images import ImageError, load_image, resize, save_image, to_pil
 from .losses import Settings, gram_matrix, style_loss
 from .samples import SampleError, resolve_image, sample_names
+from .train import tile
 from .vgg import VGGFeatures, load_vgg
 
 DRAW_BUDGET = 0.08  # drawing may take about this share of the run's wall time (one frame more at most)
@@ -416,8 +417,6 @@ class Studio(W.VBox):
 
     def _show_images(self) -> None:
         """Thumbnails of the chosen images; the preview shows the content until a run starts."""
-        if not hasattr(self, "style_thumb"):  # still building the pickers
-            return
         for which, thumb in (("content", self.content_thumb), ("style", self.style_thumb)):
             try:
                 image = self.image(which)
@@ -485,7 +484,7 @@ class TrainingMonitor(W.VBox):
         """One training step (a `train.TrainStep`)."""
         self.history.append(step.losses)
         if step.preview is not None:
-            self.preview.value = _png(torch.cat(list(step.preview[:4].float().cpu().clamp(0, 1)), -1)[None])
+            self.preview.value = _png(tile(step.preview[:4]))
         now = time.perf_counter()
         if step.step == step.total or now - self._last >= 1.0 / self.fps:
             history = list(self.history)
