@@ -18,9 +18,9 @@ import time
 import torch
 
 import nstlab
-from nstlab.adain import AdaIN, Decoder
-from nstlab.johnson import TransformerNet
-from nstlab.train import TrainConfig, training_objective
+from nstlab.feedforward.adain import AdaIN, Decoder
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.feedforward.objectives import AdaINObjective, PerceptualObjective
 
 
 def timed(fn, repeats: int, device) -> float:
@@ -70,17 +70,16 @@ def main():
                 results[(device.type, name, size)] = seconds
                 print(f"{device.type:4} {name:32} {size:5} px  {1000 * seconds:8.1f} ms/image")
 
-        config = TrainConfig(batch=4, crop=128)
-        trainees = (("johnson, width 16", TransformerNet(width=16), [style]),
-                    ("adain, decoder 0.5", AdaIN(vgg, Decoder(width=0.5)), None))
-        for name, net, styles in trainees:
-            net = net.to(device).train()
-            extractor = vgg.to(device)
-            if styles is None:  # AdaIN trains on a folder of styles: the sample folder's paintings
-                styles = [os.path.join(os.environ.get("NSTLAB_DATA", "."), "styles")]
-            objective = training_objective(net, styles, extractor, config, device)
-            optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
-            x = torch.rand(config.batch, 3, config.crop, config.crop, device=device)
+        batch, crop = 4, 128
+        paintings = [os.path.join(os.environ.get("NSTLAB_DATA", "."), "styles")]  # AdaIN: a folder
+        trainees = {"johnson, width 16": PerceptualObjective(TransformerNet(width=16), [style], vgg),
+                    "adain, decoder 0.5": AdaINObjective(AdaIN(vgg, Decoder(width=0.5)), paintings,
+                                                         crop=crop)}
+        for name, objective in trainees.items():
+            objective = objective.to(device)
+            objective.model.train()
+            optimizer = torch.optim.Adam(objective.trainable(), lr=1e-3)
+            x = torch.rand(batch, 3, crop, crop, device=device)
 
             def step(objective=objective, optimizer=optimizer, x=x):
                 loss = objective(x)[0]
@@ -89,8 +88,8 @@ def main():
                 optimizer.step()
 
             seconds = timed(step, args.train_steps, device)
-            print(f"{device.type:4} train {name:26} {config.crop} px crops, batch {config.batch}: "
-                  f"{config.batch / seconds:6.2f} images/s ({seconds:.2f} s/step)")
+            print(f"{device.type:4} train {name:26} {crop} px crops, batch {batch}: "
+                  f"{batch / seconds:6.2f} images/s ({seconds:.2f} s/step)")
 
     began = time.perf_counter()
     nstlab.stylize(content, style, extractor=vgg.cpu(), size=256, steps=args.gatys_steps, progress=False,

@@ -4,7 +4,7 @@
         python benchmarks/bench_studio.py [--size 256] [--steps 60]
 
 Prints s/step of the bare engine, s/step inside the studio (worker thread, preview + loss plot),
-the frames drawn, and drawing's share of the run's wall time (the budget is widgets.DRAW_BUDGET).
+the frames drawn, and drawing's share of the run's wall time (the budget is notebook.preview.DRAW_BUDGET).
 """
 
 import argparse
@@ -13,7 +13,8 @@ import time
 import torch
 
 import nstlab
-from nstlab.widgets import DRAW_BUDGET, Studio
+from nstlab.notebook.preview import DRAW_BUDGET
+from nstlab.notebook.studio import Studio
 
 
 def main():

@@ -21,12 +21,17 @@ Gatys, Bethge, Hertzmann & Shechtman, "Controlling Perceptual Factors in Neural 
 YIQ is the NTSC colour space: Y = 0.299 R + 0.587 G + 0.114 B, I = 0.596 R - 0.274 G - 0.322 B,
 Q = 0.211 R - 0.523 G + 0.312 B. Images are float tensors (B, 3, H, W) in [0, 1]; statistics are
 per image, over all its pixels; outputs are clamped to [0, 1]. A batch of one broadcasts.
+
+Every method takes `preserve_color=`: False, True or "histogram" (method 2; for a network without
+a style image, the output is recoloured), or "luminance" (method 1) -> `color_mode`.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from .errors import InputError
 
 EPS = 1e-5  # floor for variances / covariance eigenvalues (pixel values in [0, 1])
 
@@ -36,10 +41,25 @@ RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
 YIQ_TO_RGB = torch.linalg.inv(RGB_TO_YIQ)
 
 
+MODES = ("histogram", "luminance")
+
+
+def color_mode(preserve_color) -> str | None:
+    """preserve_color= as every method takes it -> None, "histogram" or "luminance"."""
+    if preserve_color is None or preserve_color is False:
+        return None
+    if preserve_color is True:
+        return "histogram"
+    if preserve_color in MODES:
+        return preserve_color
+    raise InputError(f"preserve_color must be True, False, 'histogram' or 'luminance', "
+                     f"got {preserve_color!r}")
+
+
 def _check(image: torch.Tensor, name: str) -> None:
     if not isinstance(image, torch.Tensor) or image.dim() != 4 or image.shape[1] != 3:
         shape = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
-        raise ValueError(f"{name} must be a tensor (B, 3, H, W), got {shape}")
+        raise InputError(f"{name} must be a tensor (B, 3, H, W), got {shape}")
 
 
 def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:

@@ -13,43 +13,40 @@ each step works on the snapshot it took. `callback(Step)` sees every step, `paus
 hold the run between steps, `stop()` ends it after the current step, Ctrl-C returns the best
 image so far, and a NaN or exploding loss raises `DivergenceError` (carrying the best image)
 instead of returning garbage.
+
+Ready for video: `init=` may be an image (a warped previous frame), `terms=` adds image-space loss
+terms beside TV (a temporal loss) whose weights live in the settings (`term_weights`), the style
+Grams are kept per style size and reused by every later run (and after `set_content`), and the
+extractor is the shared one from `load_vgg`, with the pooling chosen per run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .images import resize, save_image, to_pil
-from .losses import Settings, gram_matrix, perceptual_loss, resize_mask
+from . import color
+from .device import autocast, check_precision, default_device
+from .errors import DivergenceError, InputError
+from .images import resize
+from .losses import Settings, perceptual_loss
+from .mixing import load_masks, mix_weights, resize_mask
+from .result import Result
 from .samples import resolve_image
-from .vgg import VGGFeatures, load_vgg
+from .targets import Targets
+from .vgg import POOLINGS, VGGFeatures, load_vgg
 
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
-PRECISIONS = ("float32", "bfloat16", "float16")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
-
-
-def default_device(device=None) -> torch.device:
-    """`device` if given (and not "auto"), else CUDA, else Apple MPS, else CPU."""
-    if device not in (None, "auto"):
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @dataclass
@@ -65,52 +62,38 @@ class Step:
     settings: Settings  # the snapshot this step used
 
 
-@dataclass
-class Result:
-    image: torch.Tensor  # (1, 3, H, W) float32 on the CPU, in [0, 1]
-    status: str  # "done", "stopped" (stop() was called) or "interrupted" (Ctrl-C: best image)
-    steps: int  # steps taken
-    seconds: float
-    history: list[dict[str, float]] = field(default_factory=list)  # per step: parts + "loss"
-
-    def pil(self):
-        return to_pil(self.image)
-
-    def save(self, path):
-        return save_image(self.image, path)
-
-
-class DivergenceError(RuntimeError):
-    """The loss became NaN/inf or exploded; `.result` holds the best image found before."""
-
-    def __init__(self, message: str, result: Result):
-        super().__init__(message)
-        self.result = result
-
-
 class StyleTransfer:
     """One content image, one or more style images, a feature extractor and live `Settings`.
 
     content / style: tensors, PIL images, arrays, paths or sample names (either may be None:
     without content it synthesizes texture, without style it reconstructs content). style may be
-    a list: without masks the result mixes the styles; masks (one per style: (H, W) tensors in
-    [0, 1], or images whose brightness is the mask) put style k on region k of the content.
+    a list: `mix` weights how much of each (equal by default), or `masks` (one per style, see
+    `nstlab.mixing`) put style k on region k of the content. preserve_color: False, True or
+    "histogram" (recolour the paintings with the photo's colour statistics first), or "luminance"
+    (transfer only the luminance and keep the photo's colours; Gatys et al. 2017). terms:
+    {name: fn(image (1, 3, H, W)) -> scalar tensor}, extra losses weighted by
+    `settings.term_weights[name]` (e.g. a temporal loss for video).
     """
 
     def __init__(self, content=None, style=None, extractor: VGGFeatures | None = None,
                  settings: Settings | None = None, device=None, precision: str = "float32",
-                 masks=None):
+                 masks=None, *, mix=None, preserve_color=False,
+                 terms: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] | None = None):
         if content is None and style is None:
-            raise ValueError("give a content image, a style image, or both")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+            raise InputError("give a content image, a style image, or both")
         self.device = default_device(device)
-        self.precision = precision
-        self.content = None if content is None else resolve_image(content)
+        self.precision = check_precision(precision)
+        self.color = color.color_mode(preserve_color)
         styles = [] if style is None else style if isinstance(style, (list, tuple)) else [style]
-        self.styles = [resolve_image(s) for s in styles]
-        self.masks = None if masks is None else _load_masks(masks, len(self.styles), self.content)
-        self.extractor = (extractor or load_vgg()).to(self.device)
+        self._style_sources = [resolve_image(s) for s in styles]
+        if masks is not None and mix is not None:
+            raise InputError("give mix (how much of each style) or masks (where each style goes), not both")
+        self.mix = None if mix is None or not styles else mix_weights(mix, len(styles)).to(self.device)
+        self._masks = masks
+        self.terms = dict(terms or {})
+        self.extractor = load_vgg(device=self.device) if extractor is None else extractor.to(self.device)
+        self._grams: dict[tuple, dict[str, torch.Tensor]] = {}  # (style size, pooling) -> {layer: (K, C, C)}
+        self.set_content(content)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._go = threading.Event()  # cleared while paused
@@ -119,6 +102,22 @@ class StyleTransfer:
             settings = Settings(content_weight=1.0 if content is not None else 0.0,
                                 style_weight=Settings.style_weight if self.styles else 0.0)
         self._settings = self._checked(settings)
+
+    def set_content(self, content) -> None:
+        """A new content image (the next frame of a video); the style Grams are kept."""
+        if content is None and self._masks is not None:
+            raise InputError("masks place styles on regions of the content image: give a content image")
+        self.content = None if content is None else resolve_image(content)
+        self.styles = self._style_sources
+        if self.color == "histogram" and self.content is not None:
+            self.styles = [color.match_histogram(s, self.content) for s in self._style_sources]
+        elif self.color == "luminance" and self.content is not None:
+            pairs = [color.luminance_images(self.content, s) for s in self._style_sources]
+            self.styles = [grey_style for _, grey_style in pairs]
+        self.masks = None if self._masks is None else load_masks(self._masks, len(self.styles),
+                                                                 self.content.shape[-2:])
+        if self.color is not None:
+            self._grams.clear()  # the styles were recoloured for this content
 
     # -- live controls (any thread) ------------------------------------------------------------
 
@@ -153,37 +152,44 @@ class StyleTransfer:
     # -- the optimization ----------------------------------------------------------------------
 
     def run(self, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256, *,
-            init: str = "content", optimizer: str = "lbfgs", lr: float | None = None,
-            seed: int = 0, style_scale: float = 1.0,
+            init="content", optimizer: str = "lbfgs", lr: float | None = None,
+            seed: int = 0, style_scale: float = 1.0, pooling: str = "max",
             callback: Callable[[Step], None] | None = None, progress: bool = True) -> Result:
         """Optimize and return a `Result`.
 
         size: longest side of the output, or increasing sizes for coarse-to-fine (each scale
         starts from the previous result, upsampled); steps: per scale (one int for all).
-        style_scale: the style image is resized to style_scale * size (bigger = larger strokes).
+        init: "content", "style", "noise", or an image (e.g. a warped previous frame), resized
+        to the output. style_scale: the style image is resized to style_scale * size (bigger =
+        larger strokes). pooling: "max" or "avg" in VGG, for this run only.
         """
         sizes = [size] if isinstance(size, int) else list(size)
         counts = [steps] * len(sizes) if isinstance(steps, int) else list(steps)
         if len(counts) != len(sizes):
-            raise ValueError(f"{len(sizes)} sizes but {len(counts)} step counts")
-        if init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+            raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts")
+        if isinstance(init, str) and init not in INITS:
+            raise InputError(f"init must be one of {', '.join(INITS)} or an image, got {init!r}")
         if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-        if init == "content" and self.content is None:
+            raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        if isinstance(init, str) and init == "content" and self.content is None:
             init = "noise"
+        elif not isinstance(init, str):
+            init = resolve_image(init)
         lr = DEFAULT_LR[optimizer] if lr is None else lr
         self._stop.clear()
         self._go.set()
         generator = torch.Generator().manual_seed(seed)
         total = sum(counts)
-        run = _Run(total=total, started=time.perf_counter())
+        run = _Run(total=total, started=time.perf_counter(), content=self.content,
+                   color=self.color)
         image = None
         bar = tqdm(total=total, disable=not progress, desc="stylize", unit="step", leave=False)
         try:
             for n, s in zip(counts, sizes, strict=True):
                 image = self._run_scale(run, image, n, s, init, optimizer, lr, generator,
-                                        style_scale, callback, bar)
+                                        style_scale, pooling, callback, bar)
                 if run.status != "done":
                     break
         except KeyboardInterrupt:
@@ -197,13 +203,16 @@ class StyleTransfer:
         return run.result(image)
 
     def _run_scale(self, run, previous, steps, size, init, optimizer, lr, generator,
-                   style_scale, callback, bar) -> torch.Tensor:
+                   style_scale, pooling, callback, bar) -> torch.Tensor:
         content = None if self.content is None else resize(self.content, size).to(self.device)
-        styles = [resize(s, round(size * style_scale)).to(self.device) for s in self.styles]
+        style_size = round(size * style_scale)
+        styles = [resize(s, style_size).to(self.device) for s in self.styles]
         shape = (content if content is not None else resize(self.styles[0], size)).shape[-2:]
         masks = None if self.masks is None else resize_mask(self.masks, shape).to(self.device)
         if previous is not None:
             start = F.interpolate(previous, size=shape, mode="bicubic", align_corners=False)
+        elif isinstance(init, torch.Tensor):
+            start = F.interpolate(init, size=shape, mode="bicubic", antialias=True, align_corners=False)
         elif init == "content":
             start = content
         elif init == "style":
@@ -212,7 +221,9 @@ class StyleTransfer:
         else:
             start = torch.rand(1, 3, *shape, generator=generator)
         image = start.to(self.device).clamp(0, 1).requires_grad_(True)
-        targets = _Targets(self, content, styles, masks)
+        grams = self._grams.setdefault((style_size, pooling), {})  # kept across runs and frames
+        targets = Targets(self.extractor, content, styles, masks, pooling=pooling,
+                          precision=self.precision, style=grams)
         opt = current = None
         run.best, run.best_loss = image.detach().clone(), math.inf
         before = torch.empty_like(run.best)  # the image a step's loss was evaluated at
@@ -228,7 +239,7 @@ class StyleTransfer:
                 opt = _optimizer(optimizer, image, lr)  # the objective changed: fresh history
                 run.best_loss, current = math.inf, settings
             before.copy_(image.detach())
-            loss, losses = self._step(opt, image, settings, targets)
+            loss, losses = self._step(opt, image, settings, targets, pooling)
             if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * run.best_loss:
                 run.status = "diverged"
                 raise DivergenceError(
@@ -248,16 +259,16 @@ class StyleTransfer:
                 callback(Step(run.steps, run.total, size, loss, losses, image.detach(), settings))
         return image.detach()
 
-    def _step(self, opt, image, settings, targets) -> tuple[float, dict[str, float]]:
+    def _step(self, opt, image, settings, targets, pooling) -> tuple[float, dict[str, float]]:
         """One optimizer step = one forward + backward; returns the loss and its parts before it."""
         record = {}
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            with self._autocast():
-                features = self.extractor(image, targets.layers(settings))
+            with autocast(self.precision, self.device):
+                features = self.extractor(image, targets.layers(settings), pooling=pooling)
             loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style,
-                                          targets.masks)
+                                          targets.masks, self.mix, self.terms)
             loss.backward()
             record["loss"], record["parts"] = loss.detach(), parts
             return loss
@@ -266,20 +277,18 @@ class StyleTransfer:
         values = torch.stack([record["loss"], *record["parts"].values()]).tolist()  # one device sync
         return values[0], dict(zip(record["parts"], values[1:], strict=True))
 
-    def _autocast(self):
-        if self.precision == "float32":
-            return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
-
     def _checked(self, settings: Settings) -> Settings:
         self.extractor.check_layers([*settings.content_layers, *settings.style_layers])
         if settings.active_content_layers() and self.content is None:
-            raise ValueError("content layers are active but there is no content image: "
+            raise InputError("content layers are active but there is no content image: "
                              "give one, or set content_weight=0")
         if settings.active_style_layers() and not self.styles:
-            raise ValueError("style layers are active but there is no style image: "
+            raise InputError("style layers are active but there is no style image: "
                              "give one, or set style_weight=0")
+        unknown = [n for n in settings.term_weights if n not in self.terms]
+        if unknown:
+            raise InputError(f"no loss term named {', '.join(map(repr, unknown))}; "
+                             f"terms given: {', '.join(self.terms) or 'none'}")
         return settings
 
 
@@ -289,6 +298,8 @@ class _Run:
 
     total: int
     started: float
+    content: torch.Tensor | None  # the original content: its colours come back for "luminance"
+    color: str | None
     steps: int = 0
     status: str = "done"
     history: list = field(default_factory=list)
@@ -296,60 +307,11 @@ class _Run:
     best_loss: float = math.inf
 
     def result(self, image: torch.Tensor) -> Result:
-        return Result(image.detach().float().cpu().clamp(0, 1), self.status, self.steps,
-                      time.perf_counter() - self.started, self.history)
-
-
-class _Targets:
-    """Content activations and style Gram matrices (K, C, C) at one scale, computed once per layer."""
-
-    def __init__(self, transfer: StyleTransfer, content, styles, masks):
-        self.transfer, self.content_image, self.style_images = transfer, content, styles
-        self.masks = masks  # (K, 1, H, W) or None
-        self.content: dict[str, torch.Tensor] = {}
-        self.style: dict[str, torch.Tensor] = {}
-
-    @staticmethod
-    def layers(settings: Settings) -> list[str]:
-        return [*settings.active_content_layers(), *settings.active_style_layers()]
-
-    @torch.no_grad()
-    def ensure(self, settings: Settings) -> None:
-        t = self.transfer
-        missing = [n for n in settings.active_content_layers() if n not in self.content]
-        if missing:
-            with t._autocast():
-                features = t.extractor(self.content_image, missing)
-            self.content.update({n: f.float() for n, f in features.items()})
-        missing = [n for n in settings.active_style_layers() if n not in self.style]
-        if missing:
-            grams = {n: [] for n in missing}
-            for image in self.style_images:  # each at its own size and aspect
-                with t._autocast():
-                    features = t.extractor(image, missing)
-                for n, f in features.items():
-                    grams[n].append(gram_matrix(f.float()))
-            self.style.update({n: torch.cat(g) for n, g in grams.items()})
-
-
-def _load_masks(masks, count: int, content) -> torch.Tensor:
-    """One mask per style -> (K, 1, H, W) in [0, 1]; images count by their brightness."""
-    masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
-    if len(masks) != count:
-        raise ValueError(f"give one mask per style image: {count} style(s) but {len(masks)} mask(s)")
-    if content is None:
-        raise ValueError("masks place styles on regions of the content image: give a content image")
-    loaded = []
-    for m in masks:
-        if isinstance(m, (torch.Tensor, np.ndarray)) and np.ndim(m) == 2:  # (H, W) values
-            m = torch.as_tensor(m, dtype=torch.float32)
-        else:  # an image: its brightness
-            m = resolve_image(m).mean(1)
-        m = m.reshape(1, 1, *m.shape[-2:])
-        if m.min() < 0 or m.max() > 1:
-            raise ValueError("mask values must lie in [0, 1]")
-        loaded.append(resize_mask(m, content.shape[-2:]))
-    return torch.cat(loaded)
+        image = image.detach().float().cpu().clamp(0, 1)
+        if self.color == "luminance" and self.content is not None:
+            image = color.with_colors_of(image, self.content)
+        return Result(image, self.status, self.steps, time.perf_counter() - self.started,
+                      self.history, method="gatys")
 
 
 def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:
@@ -362,7 +324,13 @@ def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimiz
 
 def stylize(content, style, *, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256,
             settings: Settings | None = None, extractor: VGGFeatures | None = None, device=None,
-            precision: str = "float32", masks=None, **run_options) -> Result:
-    """One call: `stylize("tubingen", "starry_night").save("out.png")`. Options as in `StyleTransfer.run`."""
-    transfer = StyleTransfer(content, style, extractor, settings, device, precision, masks)
+            precision: str = "float32", masks=None, mix=None, preserve_color=False,
+            **run_options) -> Result:
+    """One call: `stylize("tubingen", "starry_night").save("out.png")`.
+
+    style: one image or a list (with `mix` weights or `masks`); preserve_color: False, True /
+    "histogram" or "luminance"; the other options as in `StyleTransfer.run`.
+    """
+    transfer = StyleTransfer(content, style, extractor, settings, device, precision, masks,
+                             mix=mix, preserve_color=preserve_color)
     return transfer.run(steps, size, **run_options)

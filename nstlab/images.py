@@ -19,11 +19,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import ImageError
+
 MAX_PIXELS = 100_000_000  # 100 megapixels: larger is almost surely a mistake (or a decompression bomb)
-
-
-class ImageError(ValueError):
-    """An input that cannot be turned into an image; the message says which and why."""
+SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what `image_files` lists
 
 
 def load_image(source, size: int | None = None) -> torch.Tensor:
@@ -85,6 +84,21 @@ def save_image(image: torch.Tensor, path) -> Path:
     except (ValueError, KeyError) as err:  # PIL: unknown extension
         raise ImageError(f"cannot save {path}: {err}") from err
     return path
+
+
+def image_files(folders) -> list[Path]:
+    """Every image file under the given folder(s), sorted; ImageError when there is none."""
+    folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
+    files = sorted(p for folder in folders for p in Path(folder).expanduser().rglob("*")
+                   if p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise ImageError(f"no images ({', '.join(sorted(SUFFIXES))}) under {', '.join(map(str, folders))}")
+    return files
+
+
+def tile(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) -> (1, 3, H, B*W): a batch side by side, on the CPU, clamped to [0, 1]."""
+    return torch.cat(list(images.detach().float().cpu().clamp(0, 1)), dim=-1)[None]
 
 
 # ---------------------------------------------------------------------------------------------

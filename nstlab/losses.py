@@ -19,17 +19,21 @@ the raw Gatys losses differ by that factor squared (to the fourth for style) -- 
 losses the same `style_weight` works for both. Averaging over positions makes the terms
 independent of image size, and every layer starts near 1, so per-layer weights mean what they say.
 Layer weights within content and within style are normalized to sum to one.
+
+Loss parts are named "content:relu4_2", "style:relu1_1", "tv" and, for extra image-space terms
+(a temporal loss for video), their own names: `part_name` and `part_group` own that convention.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 import torch
-import torch.nn.functional as F
+
+from .errors import InputError
 
 EPS = 1e-12
 
@@ -52,16 +56,24 @@ def gram_matrix(features: torch.Tensor, mask: torch.Tensor | None = None) -> tor
     return torch.bmm(f, f.transpose(1, 2)) / area[:, None, None]
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """||F - P||^2 / ||P||^2 per image, averaged over the batch. (B, C, H, W), target (1 or B, ...)."""
-    dims = tuple(range(1, features.dim()))
+def content_loss(features: torch.Tensor, target: torch.Tensor,
+                 weights: torch.Tensor | None = None) -> torch.Tensor:
+    """||F - P||^2 / ||P||^2 per image, averaged over the batch. (B, C, H, W), target (1 or B, ...).
+
+    weights: (B,) summing to one: a weighted average over the batch instead of the mean.
+    """
+    dims = tuple(range(1, max(features.dim(), target.dim())))
     error = (features - target).pow(2).sum(dims)
-    return (error / target.pow(2).sum(dims).clamp_min(EPS)).mean()
+    relative = error / target.pow(2).sum(dims).clamp_min(EPS)  # (B,)
+    return relative.mean() if weights is None else (relative * weights.to(relative)).sum()
 
 
-def style_loss(gram: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """||G - A||^2 / ||A||^2 per image, averaged over the batch. Grams (B, C, C), target (1 or B, C, C)."""
-    return content_loss(gram, target)  # the same relative squared error, on Gram matrices
+def style_loss(gram: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """||G - A||^2 / ||A||^2 per image, averaged over the batch. Grams (B, C, C), target (1 or B, C, C).
+
+    weights: (B,) summing to one, e.g. how much of each of B styles (a 1-image Gram broadcasts).
+    """
+    return content_loss(gram, target, weights)  # the same relative squared error, on Gram matrices
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -76,7 +88,7 @@ def _layer_weights(value) -> Mapping[str, float]:
     weights = dict(value) if isinstance(value, Mapping) else {name: 1.0 for name in value}
     for name, w in weights.items():
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-            raise ValueError(f"layer weight for {name!r} must be a finite number >= 0, got {w!r}")
+            raise InputError(f"layer weight for {name!r} must be a finite number >= 0, got {w!r}")
     return MappingProxyType({name: float(w) for name, w in weights.items()})
 
 
@@ -85,7 +97,8 @@ class Settings:
     """What the loss looks at and how much each part counts; immutable, so a snapshot is a reference.
 
     content_layers / style_layers: {layer: weight} (or a list of layer names, weight 1 each).
-    Change it with `settings.replace(style_weight=...)`.
+    term_weights: {name: weight} of extra image-space loss terms (e.g. "temporal" for video)
+    that the caller supplies as functions of the image. Change with `settings.replace(...)`.
     """
 
     content_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
@@ -93,20 +106,21 @@ class Settings:
     content_weight: float = 1.0
     style_weight: float = 30.0
     tv_weight: float = 10.0
+    term_weights: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "content_layers", _layer_weights(self.content_layers))
-        object.__setattr__(self, "style_layers", _layer_weights(self.style_layers))
+        for name in ("content_layers", "style_layers", "term_weights"):
+            object.__setattr__(self, name, _layer_weights(getattr(self, name)))
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+                raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
             object.__setattr__(self, name, float(value))
 
     def replace(self, **changes) -> Settings:
         unknown = set(changes) - set(self.__dataclass_fields__)
         if unknown:
-            raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}; "
+            raise InputError(f"unknown setting(s) {', '.join(sorted(unknown))}; "
                             f"settings are {', '.join(self.__dataclass_fields__)}")
         return replace(self, **changes)
 
@@ -116,18 +130,43 @@ class Settings:
     def active_style_layers(self) -> list[str]:
         return [n for n, w in self.style_layers.items() if w > 0] if self.style_weight > 0 else []
 
+    def active_terms(self) -> list[str]:
+        return [n for n, w in self.term_weights.items() if w > 0]
+
+
+def part_name(kind: str, layer: str | None = None) -> str:
+    """The name of a loss part: ("style", "relu1_1") -> "style:relu1_1"; ("tv",) -> "tv"."""
+    return kind if layer is None else f"{kind}:{layer}"
+
+
+def part_group(name: str) -> str:
+    """"style:relu1_1" -> "style", "tv" -> "tv": which term a loss part belongs to."""
+    return name.split(":", 1)[0]
+
+
+def group_parts(parts: Mapping[str, torch.Tensor | float]) -> dict[str, torch.Tensor | float]:
+    """{"content:relu2_2": .., "style:relu1_2": .., "style:relu2_2": .., "tv": ..} -> sums per group."""
+    groups: dict = {}
+    for name, value in parts.items():
+        group = part_group(name)
+        groups[group] = groups[group] + value if group in groups else value
+    return groups
+
 
 def perceptual_loss(
     features: Mapping[str, torch.Tensor], image: torch.Tensor, settings: Settings,
     content_targets: Mapping[str, torch.Tensor], style_targets: Mapping[str, torch.Tensor],
-    style_masks: torch.Tensor | None = None,
+    style_masks: Mapping[str, torch.Tensor] | None = None, mix: torch.Tensor | None = None,
+    terms: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Weighted total loss and its unweighted parts {"content:relu4_2", "style:relu1_1", ..., "tv"}.
 
     features: the image's activations for the active layers; content_targets: activations P_l
     of the content image; style_targets: Gram matrices A_l of the style image(s), (K, C, C) for K
-    styles: without masks the image's Gram is pulled towards all of them (the loss is averaged);
-    with style_masks (K, 1, H, W) at image size, style k applies only inside region k.
+    styles: without masks the image's Gram is pulled towards all of them (the loss averaged with
+    the `mix` weights (K,), equal by default); with style_masks {layer: (K, 1, H_l, W_l)} at each
+    layer's resolution, style k applies only inside region k. terms: {name: fn(image) -> scalar}
+    extra image-space losses, weighted by settings.term_weights.
     """
     parts: dict[str, torch.Tensor] = {}
     total = image.new_zeros(())
@@ -140,21 +179,20 @@ def perceptual_loss(
         for name in layers:
             f = features[name].float()  # losses in float32 even under reduced-precision autocast
             if kind == "style":
-                mask = None if style_masks is None else resize_mask(style_masks, f.shape[-2:])
-                value = style_loss(gram_matrix(f, mask), targets[name])
+                mask = None if style_masks is None else style_masks[name]
+                value = style_loss(gram_matrix(f, mask), targets[name], mix)
             else:
                 value = content_loss(f, targets[name])
-            parts[f"{kind}:{name}"] = value.detach()
+            parts[part_name(kind, name)] = value.detach()
             total = total + weight * layer_weights[name] / norm * value
-    if settings.tv_weight > 0:
-        value = total_variation(image)
-        parts["tv"] = value.detach()
-        total = total + settings.tv_weight * value
+    extra = {"tv": (settings.tv_weight, total_variation)}
+    for name in settings.active_terms():
+        if name not in (terms or {}):
+            raise InputError(f"term_weights has {name!r}, but no loss term of that name was given")
+        extra[name] = (settings.term_weights[name], terms[name])
+    for name, (weight, term) in extra.items():
+        if weight > 0:
+            value = term(image)
+            parts[part_name(name)] = value.detach()
+            total = total + weight * value
     return total, parts
-
-
-def resize_mask(mask: torch.Tensor, size) -> torch.Tensor:
-    """(K, 1, H, W) region masks -> (K, 1, h, w), e.g. at a layer's resolution (area-averaged)."""
-    if tuple(mask.shape[-2:]) == tuple(size):
-        return mask
-    return F.interpolate(mask, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)

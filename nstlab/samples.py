@@ -19,7 +19,8 @@ from pathlib import Path
 import pooch
 import torch
 
-from .images import ImageError, load_image
+from .errors import ImageError, SampleError
+from .images import load_image
 
 DATA_ENV = "NSTLAB_DATA"
 CACHE_ENV = "NSTLAB_CACHE"
@@ -77,10 +78,6 @@ SAMPLES: dict[str, Sample] = {s.name: s for s in [
            "da6959c2bc8e874f09df0cdce63dd86a1f11b61bf560ff498e1dfe483cdf8a81",
            "Vincent van Gogh, Wheat Field with Cypresses (1889), public domain"),
 ]}
-
-
-class SampleError(LookupError):
-    """A sample that cannot be found, fetched or verified; the message says what to do."""
 
 
 def sample_names() -> list[str]:

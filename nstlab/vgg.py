@@ -12,17 +12,19 @@ and stops after the deepest one, so later layers cost nothing. ImageNet normaliz
 inside: images go in as RGB in [0, 1]. ReLU never runs in place: torchvision's in-place ReLU
 would overwrite a captured convolution output, and measured here in-place saves no memory in the
 forward + backward pass of style transfer (the peak is in the backward, and it was ~5% higher).
-Pooling is max (as trained) or average (Gatys et al. 2016 found it gives smoother results) and
-can be switched at any time.
+Pooling is max (as trained) or average (Gatys et al. 2016 found it gives smoother results),
+chosen per call (`pooling=`), so one shared extractor serves runs with either.
 
 Weights come from a file (`vgg16().features` / `vgg19().features` or full VGG state dicts; the
 architecture follows the file), from the file named by $NSTLAB_VGG_WEIGHTS, or from torchvision
-(downloaded once when online).
+(downloaded once when online). `load_vgg` keeps what it built per (weights, architecture,
+device): a second call -- the next `stylize()`, the next frame of a video -- costs nothing.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import urllib.error
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,21 +33,22 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .errors import InputError, WeightsError
+
 WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block
 CHANNELS = (64, 128, 256, 512, 512)  # output channels per block
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-class WeightsError(RuntimeError):
-    """VGG weights that cannot be found, downloaded or loaded; the message says how to fix it."""
+POOLINGS = ("max", "avg")
+_CACHE: dict[tuple, VGGFeatures] = {}  # load_vgg's: (source, arch, device) -> extractor
+_CACHE_LOCK = threading.Lock()
 
 
 def layer_names(arch: str = "vgg19") -> list[str]:
     """All layer names of `arch` in forward order: conv1_1, relu1_1, conv1_2, ..., pool5."""
     if arch not in BLOCKS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
+        raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
     names = []
     for block, convs in enumerate(BLOCKS[arch], start=1):
         for i in range(1, convs + 1):
@@ -57,11 +60,10 @@ def layer_names(arch: str = "vgg19") -> list[str]:
 class VGGFeatures(nn.Module):
     """VGG-16/19 convolutional layers with paper names; forward(image, layers) -> {name: activation}."""
 
-    def __init__(self, arch: str = "vgg19", pooling: str = "max"):
+    def __init__(self, arch: str = "vgg19"):
         super().__init__()
         self.arch = arch
         self.names = layer_names(arch)
-        self.pooling = pooling
         convs, in_channels = {}, 3
         for block, n in enumerate(BLOCKS[arch], start=1):
             for i in range(1, n + 1):
@@ -73,38 +75,42 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)  # a fixed feature extractor: gradients flow to the image only
         self.eval()
 
-    @property
-    def pooling(self) -> str:
-        return self._pooling
-
-    @pooling.setter
-    def pooling(self, value: str) -> None:
-        if value not in ("max", "avg"):
-            raise ValueError(f"pooling must be 'max' or 'avg', got {value!r}")
-        self._pooling = value
-
     def channels(self, layer: str) -> int:
         """Number of channels of `layer`'s activation."""
         self.check_layers([layer])
         return CHANNELS[int(layer[4]) - 1]  # conv1_1, relu1_1, pool1: the block number is at [4]
+
+    def feature_size(self, layer: str, size) -> tuple[int, int]:
+        """(h, w) of `layer`'s activation for an image of size (H, W): every pool before it halves
+        (rounding down); convolutions keep the size."""
+        self.check_layers([layer])
+        poolings = int(layer[4]) - (0 if layer.startswith("pool") else 1)
+        h, w = size
+        return h >> poolings, w >> poolings
 
     def check_layers(self, layers: Iterable[str]) -> list[str]:
         """The layers as a list; raises ValueError naming the valid names if one is unknown."""
         layers = list(layers)
         unknown = [name for name in layers if name not in self.names]
         if unknown:
-            raise ValueError(f"unknown {self.arch} layer(s) {', '.join(map(repr, unknown))}; "
+            raise InputError(f"unknown {self.arch} layer(s) {', '.join(map(repr, unknown))}; "
                              f"valid names: {', '.join(self.names)}")
         return layers
 
-    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
-        """image (B, 3, H, W) RGB in [0, 1] -> {layer: (B, C_l, H_l, W_l)} for each requested layer."""
+    def forward(self, image: torch.Tensor, layers: Iterable[str],
+                pooling: str = "max") -> dict[str, torch.Tensor]:
+        """image (B, 3, H, W) RGB in [0, 1] -> {layer: (B, C_l, H_l, W_l)} for each requested layer.
+
+        pooling: "max" (as VGG was trained) or "avg" (smoother results, Gatys et al. 2016).
+        """
         wanted = set(self.check_layers(layers))
+        if pooling not in POOLINGS:
+            raise InputError(f"pooling must be 'max' or 'avg', got {pooling!r}")
         out: dict[str, torch.Tensor] = {}
         if not wanted:
             return out
         x = (image - self.mean) / self.std
-        pool = F.max_pool2d if self._pooling == "max" else F.avg_pool2d
+        pool = F.max_pool2d if pooling == "max" else F.avg_pool2d
         for name in self.names:
             if name.startswith("conv"):
                 x = self.convs[name](x)
@@ -113,7 +119,7 @@ class VGGFeatures(nn.Module):
             else:
                 if min(x.shape[-2:]) < 2:
                     deepest = max(wanted, key=self.names.index)
-                    raise ValueError(f"image {image.shape[-2]}x{image.shape[-1]} is too small for {deepest}: "
+                    raise InputError(f"image {image.shape[-2]}x{image.shape[-1]} is too small for {deepest}: "
                                      f"its {name} needs a side of at least {2 ** int(name[4])} pixels")
                 x = pool(x, kernel_size=2, stride=2)
             if name in wanted:
@@ -123,16 +129,33 @@ class VGGFeatures(nn.Module):
         return out
 
 
-def load_vgg(weights=None, arch: str | None = None, pooling: str = "max",
+def load_vgg(weights=None, arch: str | None = None,
              device: str | torch.device = "cpu") -> VGGFeatures:
-    """Build a `VGGFeatures` with pretrained weights.
+    """A `VGGFeatures` with pretrained weights, built once per (weights, arch, device) and shared.
 
     weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, falling back to torchvision's
     ImageNet weights for `arch` (default vgg19), downloaded once when online; or "torchvision".
-    With a file the architecture follows the file (`arch`, if given, must agree).
+    With a file the architecture follows the file (`arch`, if given, must agree). The extractor
+    is frozen (no gradients to its weights) and shared between callers: do not modify it.
     """
     if weights is None:
         weights = os.environ.get(WEIGHTS_ENV) or "torchvision"
+    device = torch.device(device)
+    if str(weights) == "torchvision":
+        source = ("torchvision",)
+    else:
+        path = Path(weights).expanduser()
+        stat = path.stat() if path.is_file() else None  # a changed file is a new entry
+        source = (str(path.resolve()), stat and stat.st_mtime_ns, stat and stat.st_size)
+    key = (*source, arch, str(device))
+    with _CACHE_LOCK:
+        model = _CACHE.get(key)
+        if model is None or model.mean.device.type != device.type:  # new, or moved away by a caller
+            model = _CACHE[key] = _build(weights, arch).to(device)
+    return model
+
+
+def _build(weights, arch: str | None) -> VGGFeatures:
     if str(weights) == "torchvision":
         arch = arch or "vgg19"
         state = _torchvision_state(arch)
@@ -142,7 +165,7 @@ def load_vgg(weights=None, arch: str | None = None, pooling: str = "max",
         if arch is not None and arch != file_arch:
             raise WeightsError(f"{weights} holds {file_arch} weights, but arch={arch!r} was asked for")
         arch = file_arch
-    model = VGGFeatures(arch, pooling)
+    model = VGGFeatures(arch)
     convs = [name for name in model.names if name.startswith("conv")]
     tensors = [value for key, value in state.items() if key.endswith(("weight", "bias"))]
     renamed = {f"convs.{conv}.{kind}": tensors[2 * i + j]
@@ -152,7 +175,7 @@ def load_vgg(weights=None, arch: str | None = None, pooling: str = "max",
         model.load_state_dict(renamed)
     except RuntimeError as err:
         raise WeightsError(f"{weights}: tensors do not fit {arch} ({err})") from err
-    return model.to(device)
+    return model
 
 
 def _file_state(path: Path) -> dict[str, torch.Tensor]:
@@ -187,7 +210,7 @@ def _torchvision_state(arch: str) -> dict[str, torch.Tensor]:
     from torchvision.models import VGG16_Weights, VGG19_Weights
 
     if arch not in BLOCKS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
+        raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
     enum = {"vgg16": VGG16_Weights, "vgg19": VGG19_Weights}[arch].IMAGENET1K_V1
     try:
         state = enum.get_state_dict(progress=True)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from nstlab.adain import AdaIN, Decoder, adain, adain_losses, mean_std
 from nstlab.color import match_histogram
+from nstlab.feedforward.adain import AdaIN, Decoder, adain, adain_losses, mean_std
 from nstlab.vgg import VGGFeatures
 
 
@@ -91,20 +91,20 @@ def test_style_interpolation(model):
     content = _image(1, 3, 32, 40, seed=8)
     s1, s2 = _image(1, 3, 32, 32, high=0.4, seed=9), _image(1, 3, 24, 40, low=0.6, seed=10)
     with torch.no_grad():
-        assert torch.allclose(model(content, [s1, s2], weights=[1, 0]), model(content, s1), atol=1e-6)
+        assert torch.allclose(model(content, [s1, s2], mix=[1, 0]), model(content, s1), atol=1e-6)
         a1 = adain(model.encode(content), model.encode(s1))
         a2 = adain(model.encode(content), model.encode(s2))
-        mixed = model.target(content, [s1, s2], weights=[6, 2])  # normalized to 0.75, 0.25
+        mixed = model.target(content, [s1, s2], mix=[6, 2])  # normalized to 0.75, 0.25
         assert torch.allclose(mixed, 0.75 * a1 + 0.25 * a2, atol=1e-5)
         assert torch.allclose(model.target(content, [s1, s2]), 0.5 * a1 + 0.5 * a2, atol=1e-5)
-    bad_weights = (([1.0], "2 style"), ([1, 2, 3], "2 style"), ([1, -1], ">= 0"), ([0, 0], "not all zero"))
+    bad_weights = (([1.0], "2 style"), ([1, 2, 3], "2 style"), ([1, -1], ">= 0"), ([0, 0], "not be all zero"))
     for bad, message in bad_weights:
         with pytest.raises(ValueError, match=message):
-            model(content, [s1, s2], weights=bad)
+            model(content, [s1, s2], mix=bad)
     with pytest.raises(ValueError, match="one mask per style"):
         model(content, [s1, s2], masks=[torch.ones(32, 40)])
     with pytest.raises(ValueError, match="not both"):
-        model(content, [s1, s2], weights=[1, 1], masks=[torch.ones(32, 40)] * 2)
+        model(content, [s1, s2], mix=[1, 1], masks=[torch.ones(32, 40)] * 2)
 
 
 def test_masks_give_each_region_its_style(model):

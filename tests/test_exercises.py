@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nstlab import adain, color, losses
-from nstlab.exercises import (
+from nstlab import color, losses
+from nstlab.feedforward import adain
+from nstlab.notebook.exercises import (
     check_adain,
     check_content_loss,
     check_feature_shape,

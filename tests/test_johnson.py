@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from nstlab.johnson import ResidualBlock, TransformerNet
+from nstlab.feedforward.johnson import ResidualBlock, TransformerNet
 
 TINY = {"width": 8, "blocks": 1}
 

@@ -1,10 +1,14 @@
 import pytest
 import torch
 
+from nstlab.errors import InputError
 from nstlab.losses import (
     Settings,
     content_loss,
     gram_matrix,
+    group_parts,
+    part_group,
+    part_name,
     perceptual_loss,
     style_loss,
     total_variation,
@@ -120,7 +124,7 @@ def test_settings_are_immutable_and_validated():
         Settings(style_weight=-1)
     with pytest.raises(ValueError, match="relu1_1"):
         Settings(style_layers={"relu1_1": float("nan")})
-    with pytest.raises(TypeError, match="unknown setting"):
+    with pytest.raises(InputError, match="unknown setting"):
         s.replace(stlye_weight=1)
 
 
@@ -144,6 +148,35 @@ def test_style_masks_confine_each_style_to_its_region():
     # targets: each region's own Gram -> the masked loss is zero, the unmasked one is not
     targets = {"relu1_1": gram_matrix(features["relu1_1"], masks)}
     settings = Settings(content_layers={}, style_layers=["relu1_1"], tv_weight=0.0)
-    masked, _ = perceptual_loss(features, image, settings, {}, targets, masks)
+    masked, _ = perceptual_loss(features, image, settings, {}, targets, {"relu1_1": masks})
     plain, _ = perceptual_loss(features, image, settings, {}, targets)
     assert masked.item() == pytest.approx(0.0, abs=1e-6) and plain.item() > 1e-3
+
+
+def test_loss_part_names_and_groups():
+    assert part_name("style", "relu1_1") == "style:relu1_1" and part_name("tv") == "tv"
+    assert part_group("style:relu1_1") == "style" and part_group("temporal") == "temporal"
+    parts = {"content:relu2_2": 1.0, "style:relu1_1": 2.0, "style:relu2_1": 3.0, "tv": 0.5}
+    assert group_parts(parts) == {"content": 1.0, "style": 5.0, "tv": 0.5}
+
+
+def test_mix_weights_the_style_losses_of_several_styles():
+    g = torch.randn(1, 3, 3)
+    a, b = torch.randn(1, 3, 3), torch.randn(1, 3, 3)
+    la, lb = style_loss(g, a).item(), style_loss(g, b).item()
+    both = torch.cat([a, b])
+    assert style_loss(g, both).item() == pytest.approx((la + lb) / 2)  # no weights: the mean
+    assert style_loss(g, both, torch.tensor([0.75, 0.25])).item() == pytest.approx(0.75 * la + 0.25 * lb)
+
+
+def test_extra_image_terms_are_weighted_by_the_settings():
+    image = torch.rand(1, 3, 8, 8)
+    settings = Settings(content_layers={}, style_layers={}, tv_weight=0.0, term_weights={"temporal": 4.0})
+    terms = {"temporal": lambda x: (x - 0.5).pow(2).mean()}
+    total, parts = perceptual_loss({}, image, settings, {}, {}, terms=terms)
+    assert parts["temporal"].item() == pytest.approx((image - 0.5).pow(2).mean().item())
+    assert total.item() == pytest.approx(4 * parts["temporal"].item())
+    with pytest.raises(InputError, match="temporal"):
+        perceptual_loss({}, image, settings, {}, {})  # a weight without its term
+    off = settings.replace(term_weights={"temporal": 0.0})
+    assert "temporal" not in perceptual_loss({}, image, off, {}, {}, terms=terms)[1]

@@ -11,7 +11,7 @@ from conftest import IMAGES, WEIGHTS
 from nbclient import NotebookClient
 
 from nstlab.cli import main
-from nstlab.exercises import solution_version, student_version
+from nstlab.notebook.builder import solution_version, student_version
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*.py"))

@@ -5,10 +5,10 @@ import pytest
 import torch
 from conftest import IMAGES
 
-from nstlab.adain import AdaIN
-from nstlab.pretrained import MODELS, MODELS_DIR, load_model
+from nstlab.feedforward.adain import AdaIN
+from nstlab.feedforward.evaluate import evaluate
+from nstlab.feedforward.pretrained import MODELS, MODELS_DIR, load_model
 from nstlab.samples import load_sample
-from nstlab.train import evaluate
 
 HELD_OUT = IMAGES / "content" / "bsds500" / "test"
 

@@ -7,15 +7,18 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from nstlab.adain import AdaIN, Decoder
-from nstlab.cin import add_style
 from nstlab.cli import main
-from nstlab.images import ImageError, save_image
-from nstlab.johnson import TransformerNet
+from nstlab.errors import ImageError, InputError, ModelError
+from nstlab.feedforward.adain import AdaIN, Decoder
+from nstlab.feedforward.cin import add_style
+from nstlab.feedforward.data import RandomCrops
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.feedforward.objectives import AdaINObjective, PerceptualObjective
+from nstlab.feedforward.pretrained import load_model, save_model
+from nstlab.feedforward.train import TrainConfig, train
+from nstlab.images import save_image
 from nstlab.losses import Settings
-from nstlab.pretrained import ModelError, load_model, save_model
 from nstlab.samples import checkerboard, noise, stripes
-from nstlab.train import RandomCrops, TrainConfig, train
 from nstlab.vgg import VGGFeatures
 
 SETTINGS = Settings(content_layers=["relu2_2"], style_layers=["relu1_2", "relu2_2"], style_weight=10.0)
@@ -31,10 +34,13 @@ def photos(tmp_path):
 
 
 def config(**kw):
-    values = dict(steps=6, batch=2, crop=32, lr=1e-2, settings=SETTINGS, style_size=32, preview_every=3,
-                  checkpoint_every=3)
+    values = dict(steps=6, batch=2, crop=32, lr=1e-2, preview_every=3, checkpoint_every=3)
     values.update(kw)
     return TrainConfig(**values)
+
+
+def perceptual(model, styles, vgg, **kw):
+    return PerceptualObjective(model, styles, vgg, SETTINGS, style_size=32, **kw)
 
 
 def test_random_crops(photos):
@@ -47,8 +53,8 @@ def test_random_crops(photos):
 def test_training_lowers_the_loss_and_writes_previews_and_checkpoints(photos, random_vgg, tmp_path):
     torch.manual_seed(0)
     model = TransformerNet(width=8, blocks=1)
-    history = train(model, photos, [stripes(32, 6)], random_vgg, config(steps=30), out_dir=tmp_path / "run",
-                    progress=False)
+    history = train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=30),
+                    out_dir=tmp_path / "run", progress=False)
     assert len(history) == 30 and set(history[0]) == {"loss", "content", "style", "tv"}
     first, last = (sum(h["loss"] for h in history[i:i + 5]) / 5 for i in (0, 25))
     assert last < 0.7 * first
@@ -58,11 +64,11 @@ def test_training_lowers_the_loss_and_writes_previews_and_checkpoints(photos, ra
 
 def test_resume_continues_the_count(photos, random_vgg, tmp_path):
     model = TransformerNet(width=8, blocks=1)
-    train(model, photos, [stripes(32, 6)], random_vgg, config(steps=3), out_dir=tmp_path / "a",
+    train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=3), out_dir=tmp_path / "a",
           progress=False)
     again = TransformerNet(width=8, blocks=1)
-    history = train(again, photos, [stripes(32, 6)], random_vgg, config(steps=5), out_dir=tmp_path / "b",
-                    resume=tmp_path / "a" / "checkpoint.pt", progress=False)
+    history = train(perceptual(again, [stripes(32, 6)], random_vgg), photos, config(steps=5),
+                    out_dir=tmp_path / "b", resume=tmp_path / "a" / "checkpoint.pt", progress=False)
     assert len(history) == 5
     saved = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
     assert saved["step"] == 5 and saved["optimizer"]["state"]  # Adam moments carried over
@@ -70,15 +76,16 @@ def test_resume_continues_the_count(photos, random_vgg, tmp_path):
 
 def test_conditional_net_learns_several_styles_and_a_new_one(photos, random_vgg):
     model = TransformerNet(norm="conditional", width=8, blocks=1, styles=2)
-    train(model, photos, [stripes(32, 6), checkerboard(32, 4)], random_vgg, config(steps=4), progress=False)
-    with pytest.raises(ValueError, match="2 styles"):
-        train(model, photos, [stripes(32, 6)], random_vgg, config(steps=1), progress=False)
+    train(perceptual(model, [stripes(32, 6), checkerboard(32, 4)], random_vgg), photos, config(steps=4),
+          progress=False)
+    with pytest.raises(InputError, match="2 styles"):
+        perceptual(model, [stripes(32, 6)], random_vgg)
     new = add_style(model)
     x = torch.rand(1, 3, 32, 32)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     out0 = model(x, style=0)
-    train(model, photos, [stripes(32, 6), checkerboard(32, 4), noise(32)], random_vgg,
-          config(steps=3, fit_style=new), progress=False)
+    objective = perceptual(model, [stripes(32, 6), checkerboard(32, 4), noise(32)], random_vgg, fit_style=new)
+    train(objective, photos, config(steps=3), progress=False)
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed and all(k.endswith(f".{new}") for k in changed)  # only the new style's scale/shift
     assert torch.allclose(model(x, style=0), out0, atol=1e-6)  # the old styles are untouched
@@ -87,9 +94,35 @@ def test_conditional_net_learns_several_styles_and_a_new_one(photos, random_vgg)
 def test_adain_decoder_trains(photos, random_vgg):
     model = AdaIN(random_vgg, Decoder(width=0.25))
     encoder = {k: v.clone() for k, v in model.encoder.state_dict().items()}
-    history = train(model, photos, [photos], random_vgg, config(steps=3), progress=False)
+    objective = AdaINObjective(model, [photos], crop=32, style_weight=3.0)
+    history = train(objective, photos, config(steps=3), progress=False)
     assert len(history) == 3 and history[0]["style"] > 0
     assert all(torch.equal(v, encoder[k]) for k, v in model.encoder.state_dict().items())
+    assert objective.describe()["style_weight"] == 3.0  # AdaIN's own weights, not the perceptual ones
+    with pytest.raises(InputError, match="style_weight"):
+        AdaINObjective(model, [photos], style_weight=-1)
+
+
+class _ToGrey(torch.nn.Module):
+    """An objective for a model the loop has never heard of: make every pixel 0.5."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = torch.nn.Conv2d(3, 3, 1)
+
+    def trainable(self):
+        return list(self.model.parameters())
+
+    def forward(self, x):
+        out = self.model(x)
+        loss = (out - 0.5).pow(2).mean()
+        return loss, {"grey": loss.detach()}, out
+
+
+def test_the_loop_knows_no_model(photos):
+    torch.manual_seed(0)
+    history = train(_ToGrey(), photos, config(steps=40, lr=5e-2), progress=False)
+    assert set(history[0]) == {"loss", "grey"} and history[-1]["loss"] < 0.2 * history[0]["loss"]
 
 
 def test_model_files_round_trip_in_half_precision(tmp_path, random_vgg):
@@ -137,7 +170,8 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
     assert main(["train", "cin", "--content", str(photos), "--style", str(style), str(style), "-o", str(cin),
                  "--steps", "1", "--batch", "2", "--crop", "32", "--width", "8",
                  "--weights", str(random_vgg_file), "-q"]) == 0
-    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "0.5,0.5"]) == 0
+    assert main(["apply", str(cin), str(style), "-o", str(out), "--mix", "0.5,0.5"]) == 0
+    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "style,1", "--mix", "1,3"]) == 0
     assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "nope"]) == 2
     assert "unknown style" in capsys.readouterr().err
     assert main(["apply", str(tmp_path / "none.pth"), str(style), "-o", str(out)]) == 2
@@ -145,11 +179,11 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
     assert main(["train", "adain", "--content", str(photos), "--style", str(photos), "-o", str(adain),
                  "--steps", "1", "--batch", "2", "--crop", "32", "--width", "0.25",
                  "--weights", str(random_vgg_file), "-q"]) == 0
-    assert load_model(adain).card["settings"]["style_weight"] == 2.0
+    assert load_model(adain).card["objective"]["style_weight"] == 2.0  # what it really trained with
     assert main(["apply", str(adain), str(style), "-o", str(out), "--style", f"{style},{style}",
                  "--mix", "0.3,0.7", "--alpha", "0.5"]) == 0
     assert main(["apply", str(adain), str(style), "-o", str(out)]) == 2
-    assert "needs --style" in capsys.readouterr().err
+    assert "needs a style image" in capsys.readouterr().err
 
 
 def _ddp_worker(rank, world, init, photos, out):
@@ -157,7 +191,7 @@ def _ddp_worker(rank, world, init, photos, out):
     torch.manual_seed(0)  # the same initial weights everywhere, as DDP requires
     vgg = VGGFeatures("vgg16")
     model = TransformerNet(width=8, blocks=1)
-    train(model, photos, [stripes(32, 6)], vgg, config(steps=3, batch=4), progress=False)
+    train(perceptual(model, [stripes(32, 6)], vgg), photos, config(steps=3, batch=4), progress=False)
     torch.save(model.state_dict(), os.path.join(out, f"rank{rank}.pt"))
     dist.destroy_process_group()
 

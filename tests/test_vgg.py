@@ -5,6 +5,7 @@ import torch
 from conftest import torchvision_features
 
 from nstlab import vgg
+from nstlab.errors import InputError
 from nstlab.vgg import VGGFeatures, WeightsError, layer_names, load_vgg
 
 
@@ -56,18 +57,33 @@ def test_stops_after_the_deepest_requested_layer(random_vgg):
     assert called == ["conv1_1", "conv1_2", "conv2_1"]
 
 
-def test_pooling_can_be_switched(random_vgg):
+def test_pooling_is_chosen_per_call(random_vgg):
     image = torch.rand(1, 3, 16, 16)
-    try:
-        random_vgg.pooling = "avg"
-        out = random_vgg(image, ["relu1_2", "pool1"])
-        assert torch.allclose(out["pool1"], torch.nn.functional.avg_pool2d(out["relu1_2"], 2))
-    finally:
-        random_vgg.pooling = "max"
-    out = random_vgg(image, ["relu1_2", "pool1"])
+    out = random_vgg(image, ["relu1_2", "pool1"], pooling="avg")
+    assert torch.allclose(out["pool1"], torch.nn.functional.avg_pool2d(out["relu1_2"], 2))
+    out = random_vgg(image, ["relu1_2", "pool1"])  # the default, whatever the call before used
     assert torch.allclose(out["pool1"], torch.nn.functional.max_pool2d(out["relu1_2"], 2))
-    with pytest.raises(ValueError, match="'max' or 'avg'"):
-        random_vgg.pooling = "min"
+    with pytest.raises(InputError, match="'max' or 'avg'"):
+        random_vgg(image, ["pool1"], pooling="min")
+
+
+@pytest.mark.parametrize("layer", ["relu1_1", "conv2_2", "pool2", "relu4_2", "pool5"])
+def test_feature_size_is_the_activation_size(random_vgg, layer):
+    image = torch.rand(1, 3, 70, 45)
+    assert random_vgg.feature_size(layer, (70, 45)) == tuple(random_vgg(image, [layer])[layer].shape[-2:])
+
+
+def test_load_vgg_is_built_once_per_weights_and_device(random_vgg_file, tmp_path):
+    first = load_vgg(random_vgg_file)
+    assert load_vgg(random_vgg_file) is first and load_vgg(str(random_vgg_file)) is first
+    copy = tmp_path / "copy.pth"
+    copy.write_bytes(random_vgg_file.read_bytes())
+    other = load_vgg(copy)
+    assert other is not first and torch.equal(other.convs["conv1_1"].weight, first.convs["conv1_1"].weight)
+    torch.save({k: v * 2 for k, v in torch.load(copy, weights_only=True).items()}, copy)  # changed on disk
+    changed = load_vgg(copy)
+    assert changed is not other
+    assert torch.equal(changed.convs["conv1_1"].weight, 2 * first.convs["conv1_1"].weight)
 
 
 def test_unknown_layer_lists_valid_names(random_vgg):
@@ -129,7 +145,7 @@ def test_real_weights_load(real_weights):
 
 def test_model_class_defaults():
     model = VGGFeatures()
-    assert model.arch == "vgg19" and model.pooling == "max" and not model.training
+    assert model.arch == "vgg19" and not model.training
     assert vgg.WEIGHTS_ENV == "NSTLAB_VGG_WEIGHTS"
 
 

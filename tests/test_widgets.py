@@ -13,9 +13,11 @@ import torch
 from helpers import Probe
 from PIL import Image
 
+from nstlab.feedforward.cin import add_style
 from nstlab.losses import Settings
-from nstlab.samples import checkerboard, stripes
-from nstlab.widgets import FeatureExplorer, GramExplorer, Studio
+from nstlab.notebook.explorers import FeatureExplorer, GramExplorer
+from nstlab.notebook.studio import Studio
+from nstlab.samples import checkerboard, noise, stripes
 
 PNG = b"\x89PNG"
 
@@ -36,10 +38,10 @@ class Slow(Probe):
         super().__init__(inner)
         self.delay = delay
 
-    def forward(self, image, layers):
+    def forward(self, image, layers, pooling="max"):
         if image.requires_grad:
             time.sleep(self.delay)
-        return super().forward(image, layers)
+        return super().forward(image, layers, pooling)
 
 
 def upload(name, data):
@@ -176,8 +178,8 @@ def test_worker_is_the_only_thread_left_and_ends(random_vgg):
 
 
 def test_training_monitor_draws_losses_and_previews():
-    from nstlab.train import TrainStep
-    from nstlab.widgets import TrainingMonitor
+    from nstlab.feedforward.train import TrainStep
+    from nstlab.notebook.monitor import TrainingMonitor
 
     monitor = TrainingMonitor(fps=1000)
     monitor.update(TrainStep(1, 3, {"loss": 2.0, "content": 1.0}, None))
@@ -188,8 +190,8 @@ def test_training_monitor_draws_losses_and_previews():
 
 
 def test_style_mixer_mixes_the_styles():
-    from nstlab.johnson import TransformerNet
-    from nstlab.widgets import StyleMixer
+    from nstlab.feedforward.johnson import TransformerNet
+    from nstlab.notebook.mixers import StyleMixer
 
     torch.manual_seed(0)
     net = TransformerNet(norm="conditional", width=8, blocks=1, styles=3)
@@ -203,4 +205,35 @@ def test_style_mixer_mixes_the_styles():
     mixer.sliders[1].value = 1.0
     assert bytes(mixer.output.value) != first and "a 50%" in mixer.status.value
     mixer.sliders[0].value, mixer.sliders[1].value = 0.0, 0.0
-    assert "at least one slider" in mixer.status.value
+    assert "at least one style" in mixer.status.value
+    add_style(net)  # a fourth style added later: the mixer keeps mixing its three
+    mixer.sliders[2].value = 1.0
+    assert "c 100%" in mixer.status.value and "color" not in mixer.status.value
+
+
+def test_adain_mixer_shows_the_values_the_sliders_show(random_vgg):
+    from nstlab.feedforward import apply
+    from nstlab.feedforward.adain import AdaIN, Decoder
+    from nstlab.notebook.mixers import AdaINMixer
+    from nstlab.notebook.preview import png
+
+    torch.manual_seed(0)
+    model = AdaIN(random_vgg, Decoder(width=0.25))
+    for p in model.decoder.parameters():  # a random decoder whose output varies with its input
+        p.data *= 4
+    photo, styles = checkerboard(32, 4), [stripes(32, 6), noise(32)]
+    mixer = AdaINMixer(model, photo, {"stripes": styles[0], "noise": styles[1]}, size=32)
+    assert "alpha 1.00" in mixer.status.value and "stripes 100%" in mixer.status.value
+
+    def shows(**call):
+        return bytes(mixer.output.value) == png(apply(model, photo, styles, **call).image)
+
+    assert shows(mix=[1, 0])
+    full = bytes(mixer.output.value)
+    mixer.alpha.value = 0.0
+    assert "alpha 0.00" in mixer.status.value and shows(mix=[1, 0], alpha=0.0)
+    assert bytes(mixer.output.value) != full
+    mixer.alpha.value = 1.0
+    mixer.sliders[1].value = 1.0
+    assert "stripes 50%, noise 50%" in mixer.status.value and shows(mix=[1, 1])
+    assert all(not s.continuous_update for s in (mixer.alpha, *mixer.sliders))  # no queue of values

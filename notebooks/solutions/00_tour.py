@@ -26,8 +26,8 @@
 # %%
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_image_size
 from nstlab.notebook import check_setup, pick
+from nstlab.notebook.exercises import check_image_size
 
 info = check_setup()
 
@@ -51,6 +51,14 @@ fig = viz.show_images({"content": nstlab.load_sample("tubingen", SIZE),
 # `result.save("mine.png")` writes the picture; `nstlab.sample_names()` lists the samples, and any
 # photo of yours works by its path. The same is on the command line:
 # `nstlab stylize tubingen starry_night -o out.png`.
+#
+# A trained network does the same in one pass, with the same words and the same `Result`:
+# `nstlab.apply("johnson-starry_night", "tubingen")` (notebooks 06-08).
+
+# %%
+fast = nstlab.apply("johnson-starry_night", "tubingen", size=SIZE)
+fig = viz.show_images({f"Gatys: {result.seconds:.0f} s": result.image,
+                       f"a trained network: {1000 * fast.seconds:.0f} ms": fast.image})
 #
 # ## How an image is stored
 # nstlab loads every image as a PyTorch tensor of shape `(batch, channels, height, width)` =
@@ -85,5 +93,8 @@ check_image_size(image_size)
 # | **03 style as statistics** | Gram matrices throw away layout; synthesise textures |
 # | **04 Gatys style transfer** | the full method, a live studio with sliders, the content/style trade-off |
 # | **05 controls** | start image, optimiser, pooling, smoothness, stroke size, colour, regions, coarse-to-fine |
+# | **06 fast style transfer** | a network that paints in one pass (Johnson et al.); instance norm; train one live |
+# | **07 many styles in one network** | conditional instance norm: six styles, mixing, adding a seventh |
+# | **08 arbitrary style with AdaIN** | any painting in one pass; the alpha trade-off, mixing, colours, regions |
 #
 # Each notebook has exercises like the one above; your teacher has the solutions.

@@ -24,9 +24,9 @@
 # %%
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_feature_shape
 from nstlab.notebook import pick
-from nstlab.widgets import FeatureExplorer
+from nstlab.notebook.exercises import check_feature_shape
+from nstlab.notebook.explorers import FeatureExplorer
 
 SIZE = pick(256, 64)
 vgg = nstlab.load_vgg()

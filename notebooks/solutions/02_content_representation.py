@@ -23,8 +23,8 @@
 # %%
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_content_loss
 from nstlab.notebook import pick
+from nstlab.notebook.exercises import check_content_loss
 
 SIZE, STEPS = pick(160, 32), pick(150, 3)
 vgg = nstlab.load_vgg()

@@ -24,10 +24,10 @@
 # %%
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_gram_matrix
 from nstlab.images import shuffle_tiles
 from nstlab.notebook import pick
-from nstlab.widgets import GramExplorer
+from nstlab.notebook.exercises import check_gram_matrix
+from nstlab.notebook.explorers import GramExplorer
 
 SIZE, STEPS = pick(160, 32), pick(150, 3)
 vgg = nstlab.load_vgg()

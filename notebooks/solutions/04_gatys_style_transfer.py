@@ -16,16 +16,20 @@
 #
 # **Learning goals**
 # - write down the full loss and the total-variation term;
+# - write the optimisation loop yourself, once;
 # - run the method and read its loss curves;
 # - steer a running optimisation with sliders and see each change act at the next step;
 # - map the trade-off between content and style.
 
 # %%
+import torch
+
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_total_variation
 from nstlab.notebook import pick
-from nstlab.widgets import Studio
+from nstlab.notebook.exercises import check_optimization_loop, check_total_variation
+from nstlab.notebook.studio import Studio
+from nstlab.targets import content_targets, style_targets
 
 SIZE, STEPS = pick(256, 48), pick(100, 3)
 vgg = nstlab.load_vgg()
@@ -62,6 +66,51 @@ def total_variation(x):
 check_total_variation(total_variation)
 
 # %% [markdown]
+# ## The loop
+# Everything fits in a loop of a dozen lines. The targets come first, once, without gradients:
+# the photo's activations $P_l$ at the content layers and the painting's Gram matrices $A_l$ at
+# the style layers (`nstlab.targets`). Then, each step:
+#
+# 1. `zero_grad()`: forget the previous step's gradient;
+# 2. the image's features at the active layers: `extractor(image, layers)`;
+# 3. the loss: `nstlab.perceptual_loss(features, image, settings, content_targets, style_targets)`
+#    returns the weighted total and its parts;
+# 4. `loss.backward()`: the gradient with respect to every **pixel** (VGG's weights stay fixed);
+# 5. `optimizer.step()`, then clamp the pixels back into $[0, 1]$.
+#
+# ### Exercise 2 · the optimisation loop
+# Write `optimize(image, extractor, settings, content_targets, style_targets, steps, lr)` with Adam.
+# Optimise a copy of the image that requires gradients, and return it. The check runs your loop and
+# `nstlab.StyleTransfer` on the same small problem: the two images must be the same.
+
+# %%
+def optimize(image, extractor, settings, content_targets, style_targets, steps, lr):
+    ### BEGIN SOLUTION
+    image = image.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([image], lr=lr)
+    layers = [*settings.active_content_layers(), *settings.active_style_layers()]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        features = extractor(image, layers)
+        loss, _ = nstlab.perceptual_loss(features, image, settings, content_targets, style_targets)  # total, parts
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            image.clamp_(0, 1)
+    return image.detach()
+    ### END SOLUTION
+
+
+if check_optimization_loop(optimize):
+    settings = nstlab.Settings()
+    mine = optimize(content, vgg, settings, content_targets(vgg, content, settings.active_content_layers()),
+                    style_targets(vgg, [style], settings.active_style_layers()), pick(40, 2), 0.02)
+    fig = viz.show_images({"content": content, f"your loop, {pick(40, 2)} Adam steps": mine})
+
+# %% [markdown]
+# `nstlab.StyleTransfer` is this loop plus what a tool needs: L-BFGS, settings that change while it
+# runs, pause and stop, the best image kept, divergence caught, several scales.
+#
 # ## One run
 # L-BFGS, the optimiser Gatys et al. used, starting from the photo. Each step is one forward and
 # one backward pass through VGG.

@@ -28,8 +28,8 @@ import torch
 
 import nstlab
 from nstlab import color, viz
-from nstlab.exercises import check_luminance
 from nstlab.notebook import pick
+from nstlab.notebook.exercises import check_luminance
 
 SIZE, STEPS = pick(128, 64), pick(60, 2)
 vgg = nstlab.load_vgg()
@@ -69,11 +69,10 @@ ax.legend();
 # ## Max or average pooling
 # VGG was trained with max pooling. Gatys et al. (2016) replaced it by average pooling and found
 # "slightly more appealing results": gradients flow to every pixel of a window, not just the largest.
+# The pooling is an option of the run (`pooling="avg"`); the network itself is shared and unchanged.
 
 # %%
-vgg.pooling = "avg"
-average = run()
-vgg.pooling = "max"
+average = run(pooling="avg")
 fig = viz.show_images({"max pooling": starts["content"].image, "average pooling": average.image})
 
 # %% [markdown]
@@ -103,6 +102,9 @@ fig = viz.show_images({f"style scale {s}": run(style_scale=s).image for s in (0.
 #    RGB pixels equal the photo's, $x' = \Sigma_c^{1/2}\Sigma_s^{-1/2}(x - \mu_s) + \mu_c$, then
 #    transfer as usual.
 #
+# Both are one option of every method: `preserve_color="luminance"` or `preserve_color="histogram"`
+# (`True` means histogram), also `nstlab stylize ... --preserve-color luminance`.
+#
 # ### Exercise 1 · luminance
 # Write `luminance(image)`: for `(B, 3, H, W)` RGB return `(B, 1, H, W)` with
 # $Y = 0.299 R + 0.587 G + 0.114 B$.
@@ -117,17 +119,21 @@ def luminance(image):
 
 check_luminance(luminance)
 
+# Inside, `preserve_color="luminance"` stylizes the grey images of `color.luminance_images` and puts
+# the photo's colours back with `color.with_colors_of`; `"histogram"` first recolours the painting
+# with `color.match_histogram`:
+
 # %%
-content_grey, style_grey = color.luminance_images(content, style)
-luminance_only = color.with_colors_of(run(content_grey, style_grey).image, content)
+luminance_only = run(preserve_color="luminance").image
 recoloured = color.match_histogram(style, content)
-histogram = run(style=recoloured).image
+histogram = run(preserve_color="histogram").image
 fig = viz.show_images({"plain transfer": starts["content"].image, "luminance only": luminance_only,
                        "painting, recoloured": recoloured, "histogram matching": histogram})
 
 # %% [markdown]
 # ## Two styles on two regions
-# A mask per style says where it applies (values in [0, 1]; soft edges blend). The style loss then
+# A mask per style says where it applies (values in [0, 1]; soft edges blend; an image's brightness
+# works too). Without masks, `mix=[w1, w2]` blends the two styles everywhere instead. The style loss then
 # compares *guided* Gram matrices: the features are weighted by the mask before the Gram matrix is
 # taken, over the region only (Gatys et al. 2017, section 4). Here: the night sky above, *The
 # Scream* below.

@@ -32,12 +32,11 @@ from IPython.display import display
 
 import nstlab
 from nstlab import viz
-from nstlab.exercises import check_instance_norm
-from nstlab.johnson import TransformerNet
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.feedforward.objectives import PerceptualObjective
 from nstlab.notebook import photos_folder, pick
-from nstlab.pretrained import load_model
-from nstlab.train import TrainConfig, train
-from nstlab.widgets import TrainingMonitor
+from nstlab.notebook.exercises import check_instance_norm
+from nstlab.notebook.monitor import TrainingMonitor
 
 SIZE = pick(256, 64)
 vgg = nstlab.load_vgg()
@@ -84,9 +83,11 @@ check_instance_norm(instance_norm)
 
 # %% [markdown]
 # ## Train a network live
-# A small network (width 16), 128-pixel crops of photos, batches of 4, Adam. The loss curve and the
-# latest outputs update as it trains. A few hundred steps already give a recognisable style; the
-# shipped models below trained longer.
+# A small network (width 16), 128-pixel crops of photos, batches of 4, Adam. What it learns to
+# minimise is its **objective**: the perceptual loss of notebook 04 between its output, the photo
+# and the painting (`PerceptualObjective`); `nstlab.train` only loops over batches. The loss curve
+# and the latest outputs update as it trains. A few hundred steps already give a recognisable
+# style; the shipped models below trained longer.
 
 # %%
 STEPS, CROP = pick(120, 2), pick(128, 32)
@@ -94,30 +95,26 @@ monitor = TrainingMonitor()
 display(monitor)
 torch.manual_seed(0)
 mine = TransformerNet(width=16)
-config = TrainConfig(steps=STEPS, batch=4, crop=CROP, preview_every=pick(25, 1))
+config = nstlab.TrainConfig(steps=STEPS, batch=4, crop=CROP, preview_every=pick(25, 1))
 began = time.perf_counter()
-history = train(mine, photos, ["starry_night"], vgg, config, callback=monitor.update, progress=False)
+history = nstlab.train(PerceptualObjective(mine, ["starry_night"], vgg), photos, config,
+                       callback=monitor.update, progress=False)
 print(f"{STEPS} steps in {time.perf_counter() - began:.0f} s")
 
 # %% [markdown]
 # ## Against Gatys
 # The network trained above, the shipped Starry Night network, and Gatys' optimisation of this
-# very photo, with their times.
+# very photo, with their times. `nstlab.apply` runs any trained network -- a shipped one by name,
+# a file, or one in memory -- and returns a `Result` like `nstlab.stylize`.
 
 # %%
-shipped = load_model("johnson-starry_night")
-with torch.no_grad():
-    began = time.perf_counter()
-    fast = shipped(content)
-    fast_seconds = time.perf_counter() - began
-    ours = mine(content)
-began = time.perf_counter()
+fast = nstlab.apply("johnson-starry_night", content)
+ours = nstlab.apply(mine, content)
 gatys = nstlab.stylize(content, style, extractor=vgg, size=SIZE, steps=pick(100, 2), progress=False)
-gatys_seconds = time.perf_counter() - began
-fig = viz.show_images({"photo": content, f"trained here ({STEPS} steps)": ours,
-                       f"shipped network: {1000 * fast_seconds:.0f} ms": fast,
-                       f"Gatys: {gatys_seconds:.0f} s": gatys.image})
-print(f"the network is {gatys_seconds / fast_seconds:.0f}x faster than the optimisation")
+fig = viz.show_images({"photo": content, f"trained here ({STEPS} steps)": ours.image,
+                       f"shipped network: {1000 * fast.seconds:.0f} ms": fast.image,
+                       f"Gatys: {gatys.seconds:.0f} s": gatys.image})
+print(f"the network is {gatys.seconds / fast.seconds:.0f}x faster than the optimisation")
 
 # %% [markdown]
 # ## Instance norm versus batch norm
@@ -128,9 +125,9 @@ results = {}
 for norm in ("instance", "batch"):
     torch.manual_seed(0)
     net = TransformerNet(norm=norm, width=16)
-    train(net, photos, ["starry_night"], vgg, TrainConfig(steps=pick(60, 2), batch=4, crop=CROP), progress=False)
-    with torch.no_grad():
-        results[f"{norm} norm"] = net.eval()(content)
+    nstlab.train(PerceptualObjective(net, ["starry_night"], vgg), photos,
+                 nstlab.TrainConfig(steps=pick(60, 2), batch=4, crop=CROP), progress=False)
+    results[f"{norm} norm"] = nstlab.apply(net, content).image
 fig = viz.show_images(results)
 
 # %% [markdown]
@@ -138,5 +135,6 @@ fig = viz.show_images(results)
 # photo's flat contrast and its colours drift with the batch it was trained on; instance norm gives
 # every image the same treatment. (In eval mode batch norm uses running averages from training.)
 #
-# **Try it:** train on `"the_scream"` with `TrainConfig(settings=...)` and a larger `style_weight`;
+# **Try it:** train on `"the_scream"` with `PerceptualObjective(..., settings=...)` and a larger
+# `style_weight`;
 # or apply the shipped network to your own photo at 1024 px: how long does it take?

@@ -31,16 +31,15 @@ import torch
 
 import nstlab
 from nstlab import viz
-from nstlab.cin import add_style, style_parameters
-from nstlab.exercises import check_style_mix
+from nstlab.feedforward.cin import add_style, style_parameters
+from nstlab.feedforward.objectives import PerceptualObjective
 from nstlab.notebook import photos_folder, pick
-from nstlab.pretrained import load_model
-from nstlab.train import TrainConfig, train
-from nstlab.widgets import StyleMixer
+from nstlab.notebook.exercises import check_style_mix
+from nstlab.notebook.mixers import StyleMixer
 
 SIZE = pick(256, 64)
 content = nstlab.load_sample("tubingen", SIZE)
-model = load_model("cin-6styles")
+model = nstlab.load_model("cin-6styles")
 print(model.style_names)
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
       f"{sum(p.numel() for p in style_parameters(model, 0)):,} of them per style")
@@ -48,9 +47,10 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
 # %% [markdown]
 # ## Six styles, one network
 
+# `nstlab.apply(model, photo, style=name)` picks one style by name (or index).
+
 # %%
-with torch.no_grad():
-    outputs = {name: model(content, style=i) for i, name in enumerate(model.style_names)}
+outputs = {name: nstlab.apply(model, content, style=name).image for name in model.style_names}
 fig = viz.show_images({"photo": content, **outputs}, ncols=4)
 
 # %% [markdown]
@@ -76,32 +76,36 @@ check_style_mix(style_mix)
 StyleMixer(model, content, size=SIZE)
 
 # %% [markdown]
-# A path from one style to another, in five steps:
+# A path from one style to another, in five steps: `style=` names the two, `mix=` says how much
+# of each.
 
 # %%
-first, second = 0, 1
-with torch.no_grad():
-    path = {f"{1 - t:.2f} / {t:.2f}": model(content, torch.tensor([1 - t, t, 0, 0, 0, 0]))
-            for t in torch.linspace(0, 1, 5).tolist()}
+first, second = model.style_names[:2]
+path = {f"{1 - t:.2f} {first} / {t:.2f} {second}":
+        nstlab.apply(model, content, style=[first, second], mix=[1 - t, t]).image
+        for t in torch.linspace(0, 1, 5).tolist()}
 fig = viz.show_images(path, size=2.4)
 
 # %% [markdown]
 # ## A seventh style, fitted alone
 # `add_style` appends a new $(\gamma, \beta)$ per layer, starting at the average of the others;
-# training then updates **only** those numbers, everything else frozen. The old six styles cannot
-# change, because their parameters are not trained.
+# training then updates **only** those numbers (`fit_style=`), everything else frozen. The old six
+# styles cannot change, because their parameters are not trained. We extend a fresh copy of the
+# network, so that the mixer above keeps the network it shows.
 
 # %%
-new = add_style(model)
-before = model(content, style=0).detach()
-config = TrainConfig(steps=pick(60, 2), batch=4, crop=pick(128, 32), fit_style=new, lr=1e-2)
-names = [*model.style_names, "shipwreck"]
-train(model, photos_folder(), names, nstlab.load_vgg(), config, progress=False)
-with torch.no_grad():
-    fig = viz.show_images({"style 0 before": before, "style 0 after": model(content, style=0),
-                           "new: shipwreck": model(content, style=new),
-                           "the painting": nstlab.load_sample("shipwreck", SIZE)})
-print("style 0 unchanged:", torch.equal(before, model(content, style=0).detach()))
+extended = nstlab.load_model("cin-6styles")
+new = add_style(extended)
+before = nstlab.apply(extended, content, style=0).image
+objective = PerceptualObjective(extended, [*extended.style_names, "shipwreck"], nstlab.load_vgg(),
+                                fit_style=new)
+config = nstlab.TrainConfig(steps=pick(60, 2), batch=4, crop=pick(128, 32), lr=1e-2)
+nstlab.train(objective, photos_folder(), config, progress=False)
+after = nstlab.apply(extended, content, style=0).image
+fig = viz.show_images({"style 0 before": before, "style 0 after": after,
+                       "new: shipwreck": nstlab.apply(extended, content, style=new).image,
+                       "the painting": nstlab.load_sample("shipwreck", SIZE)})
+print("style 0 unchanged:", torch.equal(before, after))
 
 # %% [markdown]
 # **Try it:** how few steps does a new style need before it looks right? What happens with

@@ -27,18 +27,17 @@
 # - paint different regions with different styles.
 
 # %%
-import ipywidgets as W
 import torch
 
 import nstlab
 from nstlab import viz
-from nstlab.adain import adain
-from nstlab.exercises import check_adain
+from nstlab.feedforward.adain import adain
 from nstlab.notebook import pick
-from nstlab.pretrained import load_model
+from nstlab.notebook.exercises import check_adain
+from nstlab.notebook.mixers import AdaINMixer
 
 SIZE = pick(256, 64)
-model = load_model("adain")
+model = nstlab.load_model("adain")
 content = nstlab.load_sample("tubingen", SIZE)
 styles = {name: nstlab.load_sample(name, SIZE) for name in ("starry_night", "the_scream", "great_wave", "udnie")}
 
@@ -75,27 +74,20 @@ for name, f in (("photo", fc), ("painting", fs), ("AdaIN output", t)):
 
 # %% [markdown]
 # ## Any style, one pass each
+# `nstlab.apply(model, photo, style=painting)`: the painting is an input, like the photo.
 
 # %%
-with torch.no_grad():
-    fig = viz.show_images({"photo": content, **{n: model(content, s) for n, s in styles.items()}})
+fig = viz.show_images({"photo": content, **{n: nstlab.apply(model, content, s).image
+                                            for n, s in styles.items()}})
 
 # %% [markdown]
 # ## Content against style: $\alpha$
-# $t = \alpha\,\mathrm{AdaIN}(f_c, f_s) + (1 - \alpha) f_c$. Move the slider.
+# $t = \alpha\,\mathrm{AdaIN}(f_c, f_s) + (1 - \alpha) f_c$. Move the alpha slider; with two
+# paintings, their weights mix them too.
 
 # %%
-alpha_view = W.Image(format="png", layout=W.Layout(width="360px", height="auto"))
-
-
-def show_alpha(alpha=1.0):
-    with torch.no_grad():
-        alpha_view.value = viz.png_bytes(viz.show_images({f"alpha {alpha:.2f}": model(
-            content, styles["starry_night"], alpha=alpha)}, size=4))
-
-
-W.interact(show_alpha, alpha=W.FloatSlider(1.0, min=0, max=1, step=0.05, continuous_update=False))
-alpha_view
+AdaINMixer(model, content, {"starry_night": styles["starry_night"], "the_scream": styles["the_scream"]},
+           size=SIZE)
 
 # %% [markdown]
 # ## Mixing styles, keeping colours, regions
@@ -104,19 +96,20 @@ alpha_view
 #   (`nstlab.color.match_histogram`, notebook 05);
 # - **spatial control**: a mask per style; each region is normalised with its own statistics.
 
+# The same words as everywhere in nstlab: `mix=`, `preserve_color=`, `masks=`.
+
 # %%
 two = [styles["starry_night"], styles["the_scream"]]
 h, w = content.shape[-2:]
 left = torch.zeros(h, w)
 left[:, : w // 2] = 1
-with torch.no_grad():
-    fig = viz.show_images({
-        "50/50 mix": model(content, two, weights=[0.5, 0.5]),
-        "colours kept": model(content, styles["starry_night"], preserve_color=True),
-        "left / right": model(content, two, masks=[left, 1 - left]),
-    })
+fig = viz.show_images({
+    "50/50 mix": nstlab.apply(model, content, two, mix=[0.5, 0.5]).image,
+    "colours kept": nstlab.apply(model, content, styles["starry_night"], preserve_color=True).image,
+    "left / right": nstlab.apply(model, content, two, masks=[left, 1 - left]).image,
+})
 
 # %% [markdown]
-# **Try it:** use a painting nstlab does not ship: `model(content, nstlab.load_image("my.jpg", SIZE))`.
+# **Try it:** use a painting nstlab does not ship: `nstlab.apply(model, content, "my.jpg")`.
 # Which kinds of style does the decoder handle well, which badly? (It was trained on about 200
 # paintings, most of them by van Gogh; the paper used 80 000.)

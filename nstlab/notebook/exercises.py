@@ -1,30 +1,23 @@
-"""Exercises for the notebooks: checks that answer right or wrong with a hint, and student copies.
+"""Exercises for the notebooks: checks that answer right or wrong with a hint.
 
 A notebook exercise asks the student to write a function; `check_<name>(fn)` runs it on small
 inputs against nstlab's own implementation and prints one line: ✅ right, ⏳ not written yet, or
 ❌ wrong with a hint aimed at the usual mistake. It returns True/False, so nothing downstream breaks.
-
-The notebooks are written once, with their solutions (`notebooks/solutions/*.py`, jupytext percent
-format). In a solution, the lines between `### BEGIN SOLUTION` and `### END SOLUTION` are the
-answer; `student_version` replaces them by `raise NotImplementedError(...)` and `build` writes the
-student `.ipynb` files (outputs empty, so they diff cleanly) -- generated, never edited by hand.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from . import adain as adain_module
-from . import color, losses
-from .vgg import VGGFeatures
-
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = 'raise NotImplementedError("your code here")'
+from .. import color, losses
+from ..feedforward import adain as adain_module
+from ..gatys import StyleTransfer
+from ..samples import checkerboard, stripes
+from ..targets import content_targets, style_targets
+from ..vgg import VGGFeatures
 
 
 def _report(ok: bool, name: str, message: str = "") -> bool:
@@ -192,35 +185,35 @@ def check_adain(fn: Callable) -> bool:
     ])
 
 
-def student_version(source: str) -> str:
-    """Replace every `### BEGIN SOLUTION` ... `### END SOLUTION` block by a stub, same indent."""
-    pattern = re.compile(rf"^([ \t]*){re.escape(BEGIN)}\n.*?^[ \t]*{re.escape(END)}[^\n]*$", re.S | re.M)
-    return pattern.sub(lambda m: m.group(1) + STUB, source)
-
-
-def solution_version(source: str) -> str:
-    """The solutions kept, marker lines dropped."""
-    return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
-
-
-def build(source_dir, out_dir, *, solutions: bool = False) -> list[Path]:
-    """Write one .ipynb per jupytext source `*.py` in `source_dir`: student copies (solutions cut
-    out) or, with solutions=True, the full teacher copies. Outputs are empty. Returns the paths."""
-    import jupytext  # a development / teaching dependency, needed only here
-    import nbformat
-
-    written = []
-    for source in sorted(Path(source_dir).glob("[0-9][0-9]_*.py")):
-        notebook = jupytext.reads(source.read_text(), fmt="py:percent")
-        for i, cell in enumerate(notebook.cells):
-            cell.id = f"cell-{i:02d}"  # stable ids: a rebuild changes nothing that did not change
-            if cell.cell_type == "code":
-                cell.source = (solution_version if solutions else student_version)(cell.source)
-        notebook.metadata.pop("jupytext", None)
-        notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
-                                           "name": "python3"}
-        path = Path(out_dir) / f"{source.stem}.ipynb"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(nbformat.writes(notebook, version=4) + "\n")
-        written.append(path)
-    return written
+def check_optimization_loop(fn: Callable) -> bool:
+    """fn(image, extractor, settings, content_targets, style_targets, steps, lr) -> the image after
+    `steps` Adam steps on the perceptual loss (clamped to [0, 1] after each), as StyleTransfer does."""
+    name = "optimization_loop"
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        vgg = VGGFeatures("vgg16")  # random weights: the loop, not the network, is under test
+    content, style = stripes(32, 8), checkerboard(32, 4)
+    settings = losses.Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
+    steps, lr = 5, 0.05
+    want = StyleTransfer(content, style, vgg, settings, "cpu").run(
+        steps, 32, optimizer="adam", lr=lr, progress=False).image
+    args = (content.clone(), vgg, settings,
+            content_targets(vgg, content, settings.active_content_layers()),
+            style_targets(vgg, [style], settings.active_style_layers()), steps, lr)
+    got = _attempt(fn, name, *args)
+    if got is None:
+        return False
+    got = torch.as_tensor(got).detach().float()
+    if got.shape != want.shape:
+        return _report(False, name, f"return the image, shape {tuple(want.shape)}; got {tuple(got.shape)}")
+    if torch.equal(got, content):
+        return _report(False, name, "the image did not change: optimize a copy that requires grad "
+                                    "(image.clone().requires_grad_(True)) and return it")
+    if torch.allclose(got, want, atol=1e-4):
+        return _report(True, name, "the same image as StyleTransfer")
+    if got.min() < 0 or got.max() > 1:
+        return _report(False, name, "keep the pixels in [0, 1]: clamp the image after each step "
+                                    "(with torch.no_grad(): image.clamp_(0, 1))")
+    return _report(False, name, "a different image than StyleTransfer's: each step zero_grad, features "
+                                "of the active layers, perceptual_loss, backward, step, clamp "
+                                f"(largest pixel difference {float((got - want).abs().max()):.3g})")

@@ -41,6 +41,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import InputError
 from .cin import ConditionalInstanceNorm2d, style_weights
 
 NORMS = ("instance", "batch", "conditional")
@@ -90,11 +91,11 @@ class TransformerNet(nn.Module):
     def __init__(self, norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1):
         super().__init__()
         if norm not in NORMS:
-            raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
+            raise InputError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
         if width < 1 or blocks < 0 or styles < 1:
-            raise ValueError(f"need width >= 1, blocks >= 0, styles >= 1; got {width}, {blocks}, {styles}")
+            raise InputError(f"need width >= 1, blocks >= 0, styles >= 1; got {width}, {blocks}, {styles}")
         if norm != "conditional" and styles != 1:
-            raise ValueError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
+            raise InputError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
         self.norm, self.width, self.blocks, self.styles = norm, width, blocks, styles
         w = width
         self.down = nn.ModuleList([ConvNorm(3, w, 9, 1, norm, styles),
@@ -112,11 +113,11 @@ class TransformerNet(nn.Module):
     def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:
         b, _, h, w = x.shape
         if min(h, w) < MIN_SIDE:
-            raise ValueError(f"image {h}x{w} is too small: sides must be {MIN_SIDE} pixels or more")
+            raise InputError(f"image {h}x{w} is too small: sides must be {MIN_SIDE} pixels or more")
         if self.norm == "conditional":
             weights = style_weights(0 if style is None else style, self.styles, b, x.device)  # (B, N)
         elif style is not None:
-            raise ValueError(f"style= is for norm='conditional'; this network has norm={self.norm!r}")
+            raise InputError(f"style= is for norm='conditional'; this network has norm={self.norm!r}")
         else:
             weights = None
         for layer in self.down:

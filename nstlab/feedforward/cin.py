@@ -28,6 +28,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..errors import InputError
+from ..mixing import mix_weights
+
 EPS = 1e-5  # as nn.InstanceNorm2d
 
 
@@ -37,7 +40,7 @@ class ConditionalInstanceNorm2d(nn.Module):
     def __init__(self, channels: int, styles: int):
         super().__init__()
         if styles < 1:
-            raise ValueError(f"styles must be >= 1, got {styles}")
+            raise InputError(f"styles must be >= 1, got {styles}")
         self.channels = channels
         self.scale = nn.ParameterList([nn.Parameter(torch.ones(channels)) for _ in range(styles)])
         self.shift = nn.ParameterList([nn.Parameter(torch.zeros(channels)) for _ in range(styles)])
@@ -49,7 +52,7 @@ class ConditionalInstanceNorm2d(nn.Module):
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """x (B, C, H, W), weights (B, N) with rows summing to one (see `style_weights`)."""
         if weights.shape != (x.shape[0], self.styles):
-            raise ValueError(f"style weights must have shape (batch, styles) = "
+            raise InputError(f"style weights must have shape (batch, styles) = "
                              f"({x.shape[0]}, {self.styles}), got {tuple(weights.shape)}")
         weights = weights.to(self.scale[0].dtype)
         gamma = weights @ torch.stack(list(self.scale))  # (B, N) @ (N, C) -> (B, C)
@@ -68,31 +71,19 @@ def style_weights(style: int | torch.Tensor | Sequence[float], styles: int, batc
     """
     if isinstance(style, numbers.Integral):
         if not 0 <= style < styles:
-            raise ValueError(f"style index {style} out of range: the network has {styles} style(s), "
+            raise InputError(f"style index {style} out of range: the network has {styles} style(s), "
                              f"0 to {styles - 1}")
         weights = torch.zeros(batch, styles, device=device)
         weights[:, int(style)] = 1.0
         return weights
-    weights = torch.as_tensor(style, dtype=torch.float32, device=device)
-    shape = tuple(weights.shape)
-    if weights.dim() == 1:
-        weights = weights.expand(batch, -1)
-    if weights.dim() != 2 or weights.shape != (batch, styles):
-        raise ValueError(f"style weights must have shape (styles,) = ({styles},) or (batch, styles) = "
-                         f"({batch}, {styles}), got {shape}")
-    if not (torch.isfinite(weights) & (weights >= 0)).all():
-        raise ValueError(f"style weights must be finite and non-negative, got {weights.tolist()}")
-    total = weights.sum(1, keepdim=True)  # (B, 1)
-    if (total == 0).any():
-        raise ValueError("style weights of an image are all zero: each row needs a positive weight")
-    return weights / total
+    return mix_weights(style, styles, batch).to(device)
 
 
 def cin_layers(model: nn.Module) -> list[ConditionalInstanceNorm2d]:
     """The ConditionalInstanceNorm2d layers of `model` in module order; ValueError if there are none."""
     layers = [m for m in model.modules() if isinstance(m, ConditionalInstanceNorm2d)]
     if not layers:
-        raise ValueError(f"{type(model).__name__} has no ConditionalInstanceNorm2d layers "
+        raise InputError(f"{type(model).__name__} has no ConditionalInstanceNorm2d layers "
                          f"(a TransformerNet needs norm='conditional')")
     return layers
 
@@ -107,7 +98,7 @@ def add_style(model: nn.Module) -> int:
     layers = cin_layers(model)
     counts = {layer.styles for layer in layers}
     if len(counts) != 1:
-        raise ValueError(f"the CIN layers disagree on the number of styles: {sorted(counts)}")
+        raise InputError(f"the CIN layers disagree on the number of styles: {sorted(counts)}")
     index = counts.pop()
     with torch.no_grad():
         for layer in layers:
@@ -123,5 +114,5 @@ def style_parameters(model: nn.Module, index: int) -> list[nn.Parameter]:
     layers = cin_layers(model)
     for layer in layers:
         if not 0 <= index < layer.styles:
-            raise ValueError(f"style index {index} out of range: the network has {layer.styles} style(s)")
+            raise InputError(f"style index {index} out of range: the network has {layer.styles} style(s)")
     return [p for layer in layers for p in (layer.scale[index], layer.shift[index])]

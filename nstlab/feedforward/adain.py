@@ -17,6 +17,7 @@ Controls at test time, all on t (section 7 of the paper), in `AdaIN.target`:
     t = sum_k m_k AdaIN_{m_k}(f_c, f_s_k)                spatial control: region k (mask m_k) takes
                                                          style k, normalized by its own statistics
     preserve_color                                       style recoloured with color.match_histogram
+                                                         ("luminance": the photo's colours put back)
 
 The decoder ends in a sigmoid (the paper's decoder outputs raw values): nstlab images live in
 [0, 1], and a sigmoid keeps them there during training too, where clamping would stop gradients.
@@ -33,16 +34,17 @@ weights, so one style weight works with Caffe-converted and torchvision weights 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .color import match_histogram
-from .losses import EPS, content_loss
-from .vgg import VGGFeatures
+from .. import color
+from ..errors import InputError
+from ..losses import EPS, content_loss
+from ..mixing import load_masks, mix_weights, resize_mask
+from ..vgg import VGGFeatures
 
 LAYER = "relu4_1"  # the bottleneck: AdaIN happens here
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")
@@ -73,7 +75,7 @@ def adain(content_features: torch.Tensor, style_features: torch.Tensor, eps: flo
     """
     b_c, b_s = content_features.shape[0], style_features.shape[0]
     if b_c != b_s and 1 not in (b_c, b_s):
-        raise ValueError(f"content batch {b_c} and style batch {b_s} differ (one of them may be 1)")
+        raise InputError(f"content batch {b_c} and style batch {b_s} differ (one of them may be 1)")
     mu_c, sigma_c = mean_std(content_features, eps, mask)
     mu_s, sigma_s = mean_std(style_features, eps)
     return sigma_s * (content_features - mu_c) / sigma_c + mu_s
@@ -89,7 +91,7 @@ class Decoder(nn.Module):
     def __init__(self, width: float = 1.0):
         super().__init__()
         if not (width > 0 and int(64 * width) >= 1):
-            raise ValueError(f"width must be > 0 and leave at least one channel, got {width!r}")
+            raise InputError(f"width must be > 0 and leave at least one channel, got {width!r}")
         self.width = width
         c4, c3, c2 = (int(n * width) for n in (256, 128, 64))
         plan = [(512, c4), "up", (c4, c4), (c4, c4), (c4, c4), (c4, c3), "up", (c3, c3), (c3, c2), "up",
@@ -105,7 +107,7 @@ class Decoder(nn.Module):
     def forward(self, features: torch.Tensor, size: Sequence[int] | None = None) -> torch.Tensor:
         """(B, 512, h, w) -> (B, 3, 8h, 8w), or (B, 3, *size) when size (H, W) is given; in [0, 1]."""
         if min(features.shape[-2:]) < 2:
-            raise ValueError(f"features {features.shape[-2]}x{features.shape[-1]} are too small to decode: "
+            raise InputError(f"features {features.shape[-2]}x{features.shape[-1]} are too small to decode: "
                              "reflection padding needs 2x2 (images of at least 16 pixels a side)")
         x = self.layers(features)  # (B, 3, 8h, 8w), before the sigmoid
         if size is not None and tuple(x.shape[-2:]) != tuple(size):
@@ -130,68 +132,46 @@ class AdaIN(nn.Module):
         """(B, 3, H, W) in [0, 1] -> relu4_1 features (B, 512, H/8, W/8)."""
         return self.encoder(image, [LAYER])[LAYER]
 
-    def target(self, content: torch.Tensor, style, alpha: float = 1.0, weights=None, masks=None,
-               preserve_color: bool = False) -> torch.Tensor:
+    def target(self, content: torch.Tensor, style, alpha: float = 1.0, mix=None, masks=None,
+               preserve_color=False) -> torch.Tensor:
         """The target features t (B, 512, h, w) that `forward` decodes; arguments as there."""
         if not 0 <= float(alpha) <= 1:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+            raise InputError(f"alpha must be a number in [0, 1], got {alpha!r}")
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
         if not styles:
-            raise ValueError("no style image given")
-        if weights is not None and masks is not None:
-            raise ValueError("give weights (style interpolation) or masks (spatial control), not both")
-        w = _normalized(weights, len(styles))
-        if preserve_color:
-            styles = [match_histogram(s, content) for s in styles]
+            raise InputError("no style image given")
+        if mix is not None and masks is not None:
+            raise InputError("give mix (style interpolation) or masks (spatial control), not both")
+        w = mix_weights(mix, len(styles)).tolist()
+        if color.color_mode(preserve_color) == "histogram":
+            styles = [color.match_histogram(s, content) for s in styles]
         f_c = self.encode(content)  # (B, 512, h, w)
         f_s = [self.encode(s) for s in styles]  # each at its own size
         if masks is None:
             mixed = sum(w_k * adain(f_c, f_k) for w_k, f_k in zip(w, f_s, strict=True))
         else:
-            m = _feature_masks(masks, len(styles), f_c.shape[-2:]).to(f_c)  # (K, 1, h, w)
+            m = load_masks(masks, len(styles), content.shape[-2:])  # (K, 1, H, W)
+            m = resize_mask(m, f_c.shape[-2:]).to(f_c)  # (K, 1, h, w)
             share = m / m.sum(0).clamp_min(1)  # overlaps normalized; where the masks sum below 1 ...
             mixed = sum(share[k] * adain(f_c, f_k, mask=m[k:k + 1]) for k, f_k in enumerate(f_s))
             mixed = mixed + (1 - share.sum(0)) * f_c  # ... the content's own features fill in
         return alpha * mixed + (1 - alpha) * f_c
 
-    def forward(self, content: torch.Tensor, style, alpha: float = 1.0, weights=None, masks=None,
-                preserve_color: bool = False) -> torch.Tensor:
+    def forward(self, content: torch.Tensor, style, alpha: float = 1.0, mix=None, masks=None,
+                preserve_color=False) -> torch.Tensor:
         """content (B, 3, H, W), style (1 or B, 3, H', W') or a list of them -> (B, 3, H, W) in [0, 1].
 
-        alpha: 0 = the content reconstructed, 1 = fully stylized. weights: one per style (>= 0,
-        normalized to sum 1; default equal). masks: one per style, (H, W) or (1, 1, H, W) in [0, 1],
-        region k takes style k (where they cover less than 1 the content stays). preserve_color:
-        recolour each style image with the content's colour statistics first.
+        alpha: 0 = the content reconstructed, 1 = fully stylized. mix: one weight per style (>= 0,
+        normalized to sum 1; default equal). masks: one per style (see `nstlab.mixing`), region k
+        takes style k (where they cover less than 1 the content stays). preserve_color: True /
+        "histogram" recolours each style image with the content's colour statistics first;
+        "luminance" keeps the stylized luminance with the content's colours.
         """
-        t = self.target(content, style, alpha, weights, masks, preserve_color)
-        return self.decoder(t, size=content.shape[-2:])
-
-
-def _normalized(weights, n: int) -> list[float]:
-    """Style weights as floats summing to one; equal weights for None."""
-    if weights is None:
-        return [1.0 / n] * n
-    weights = [float(w) for w in weights]
-    if len(weights) != n:
-        raise ValueError(f"{len(weights)} weights for {n} style image(s): give one weight per style")
-    if not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"weights must be finite, >= 0 and not all zero, got {weights}")
-    return [w / sum(weights) for w in weights]
-
-
-def _feature_masks(masks, n: int, size) -> torch.Tensor:
-    """One (H, W) or (1, 1, H, W) mask per style -> (K, 1, h, w) at the feature size (area-averaged)."""
-    masks = list(masks)
-    if len(masks) != n:
-        raise ValueError(f"{len(masks)} masks for {n} style image(s): give one mask per style")
-    resized = []
-    for mask in masks:
-        if mask.dim() == 2:
-            mask = mask[None, None]
-        if mask.dim() != 4 or mask.shape[:2] != (1, 1):
-            raise ValueError(f"a mask must be (H, W) or (1, 1, H, W), got {tuple(mask.shape)}")
-        resized.append(F.interpolate(mask.float(), size=tuple(size), mode="area"))
-    return torch.cat(resized)
+        t = self.target(content, style, alpha, mix, masks, preserve_color)
+        output = self.decoder(t, size=content.shape[-2:])
+        if color.color_mode(preserve_color) == "luminance":
+            output = color.with_colors_of(output, content)
+        return output
 
 
 def adain_losses(model: AdaIN, content: torch.Tensor, style: torch.Tensor,
@@ -203,7 +183,7 @@ def adain_losses(model: AdaIN, content: torch.Tensor, style: torch.Tensor,
     """
     layers = model.encoder.check_layers(layers)
     if not layers:
-        raise ValueError("adain_losses needs at least one style layer")
+        raise InputError("adain_losses needs at least one style layer")
     with torch.no_grad():  # targets: nothing to learn in the encoder
         f_c = model.encode(content)
         f_s = model.encoder(style, {*layers, LAYER})

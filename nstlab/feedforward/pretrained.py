@@ -20,16 +20,13 @@ from pathlib import Path
 
 import torch
 
+from ..errors import InputError, ModelError
+from ..vgg import VGGFeatures
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
-from .vgg import VGGFeatures
 
 FORMAT = 1
 MODELS_DIR = Path(__file__).parent / "models"
-
-
-class ModelError(RuntimeError):
-    """A model file that is missing, damaged or not an nstlab model; the message says which."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
     elif isinstance(model, TransformerNet):
         kind, state, config = "transformer", model.state_dict(), model.config()
     else:
-        raise TypeError(f"cannot save a {type(model).__name__}: expected a TransformerNet or AdaIN")
+        raise InputError(f"cannot save a {type(model).__name__}: expected a TransformerNet or AdaIN")
     quantized = {}
     if int8:
         for key in [k for k, v in state.items() if v.dim() == 4]:  # (C_out, C_in, kh, kw)
@@ -89,7 +86,7 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
 
 def load_model(source, *, sha256: str | None = None, device="cpu"):
     """A TransformerNet or AdaIN from a shipped model's name or a file path, float32, eval mode.
-    The returned model has `.style_names` (list) and `.card` (dict) attributes."""
+    The returned model has `.name` (the name or path), `.style_names` (list) and `.card` (dict)."""
     if isinstance(source, str) and source in MODELS:
         entry = MODELS[source]
         path, sha256 = MODELS_DIR / entry.file, sha256 or entry.sha256
@@ -122,6 +119,7 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         if unexpected or set(missing) - unused:
             raise ModelError(f"{path}: weights do not fit the AdaIN network "
                              f"(unexpected {unexpected}, missing {sorted(set(missing) - unused)})")
+    model.name = str(source)
     model.style_names = list(data["styles"])
     model.card = dict(data["card"])
     return model.to(device).eval()

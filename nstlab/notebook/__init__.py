@@ -1,4 +1,17 @@
-"""What the notebooks share: fast mode, the setup check, and where training photos are.
+"""The notebook layer: what the notebooks share, their widgets, exercises and builder.
+
+    (here)      fast mode, the setup check, where training photos are
+    preview     the live preview (image, loss plot, status) shared by the studio and the monitor
+    picker      a sample dropdown with an upload button
+    explorers   FeatureExplorer, GramExplorer
+    studio      Studio: Gatys style transfer under live control
+    monitor     TrainingMonitor: a feedforward network while it trains
+    mixers      StyleMixer (conditional networks), AdaINMixer (alpha and style weights)
+    exercises   answer checks with hints
+    builder     student and teacher notebooks from the jupytext sources
+
+Only notebooks and the command line import this layer; importing this package itself loads no
+widget library.
 
 Fast mode (environment variable NSTLAB_FAST=1) shrinks image sizes and step counts so that every
 notebook runs end to end in seconds -- CI executes them all that way. A notebook asks for its
@@ -35,9 +48,9 @@ def check_setup() -> dict[str, str]:
     import ipywidgets
     import torchvision
 
-    from .gatys import default_device
-    from .samples import CACHE_ENV, DATA_ENV
-    from .vgg import WEIGHTS_ENV
+    from ..device import default_device
+    from ..samples import CACHE_ENV, DATA_ENV
+    from ..vgg import WEIGHTS_ENV
 
     info = {
         "python": platform.python_version(),
@@ -58,7 +71,7 @@ def check_setup() -> dict[str, str]:
 def photos_folder() -> Path:
     """A folder of photos to train feedforward networks on: $NSTLAB_PHOTOS, else the BSDS500
     training photos under $NSTLAB_DATA (content/bsds500/train). Raises with what to set."""
-    from .samples import DATA_ENV
+    from ..samples import DATA_ENV
 
     if os.environ.get(PHOTOS_ENV):
         folder = Path(os.environ[PHOTOS_ENV]).expanduser()

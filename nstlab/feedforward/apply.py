@@ -1,0 +1,106 @@
+"""`apply`: stylize an image with a trained feedforward network, one forward pass, any kind.
+
+The feedforward twin of `nstlab.stylize`, with the same words: `style` (which style), `mix` (how
+much of each), `masks` (where each goes), `preserve_color`, `size`, `device`; it returns the same
+`Result`.
+
+    apply("johnson-starry_night", photo)                              one style per network
+    apply("cin-6styles", photo, style="the_scream")                   a style by name or index
+    apply("cin-6styles", photo, style=["udnie", "kandinsky"], mix=[1, 1])
+    apply("adain", photo, style="any_painting.jpg", alpha=0.8)        any style image
+    apply("adain", photo, style=[a, b], masks=[sky, 1 - sky])        regions
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+
+import torch
+
+from .. import color
+from ..device import default_device
+from ..errors import InputError
+from ..mixing import load_masks, mix_weights
+from ..result import Result
+from ..samples import resolve_image
+from .adain import AdaIN
+from .johnson import TransformerNet
+from .pretrained import load_model
+
+
+@torch.no_grad()
+def apply(model, content, style=None, *, size: int | None = None, mix=None, masks=None,
+          alpha: float = 1.0, preserve_color=False, device=None) -> Result:
+    """Run a trained network on `content` and return a `Result`.
+
+    model: a shipped model's name (`nstlab models`), a model file, or a loaded network.
+    content: a path, sample name, PIL image, array or tensor; size: its longest side (default:
+    as it is). style: AdaIN: a style image or a list of them; a conditional network: a style
+    name or index, or a list of them (default: all its styles when `mix` is given, else the
+    first); a one-style network: nothing. mix: one weight per listed style (normalized).
+    masks: one per style, region k takes style k. alpha (AdaIN): 0 = the photo, 1 = full style.
+    preserve_color: True / "histogram" or "luminance" (see `nstlab.color`).
+    """
+    began = time.perf_counter()
+    device = default_device(device)
+    net = model if isinstance(model, torch.nn.Module) else load_model(model)
+    net = net.to(device).eval()
+    image = resolve_image(content, size).to(device)
+    mode = color.color_mode(preserve_color)
+    if mix is not None and masks is not None:
+        raise InputError("give mix (how much of each style) or masks (where each style goes), not both")
+    if isinstance(net, AdaIN):
+        if style is None:
+            raise InputError("an AdaIN network needs a style image: style=PATH, sample name or tensor")
+        listed = style if isinstance(style, (list, tuple)) else [style]
+        styles = [resolve_image(s).to(device) for s in listed]
+        output = net(image, styles if len(styles) > 1 else styles[0], alpha=alpha, mix=mix, masks=masks,
+                     preserve_color=mode)
+    elif isinstance(net, TransformerNet):
+        if alpha != 1.0:
+            raise InputError("alpha is AdaIN's content-style trade-off; this network has none")
+        output = _transformer(net, image, style, mix, masks)
+        if mode == "histogram":
+            output = color.match_histogram(output, image)
+        elif mode == "luminance":
+            output = color.with_colors_of(output, image)
+    else:
+        raise InputError(f"cannot apply a {type(net).__name__}: expected a TransformerNet or AdaIN")
+    name = getattr(net, "name", None) or type(net).__name__
+    return Result(output.float().cpu().clamp(0, 1), seconds=time.perf_counter() - began, method=name)
+
+
+def _transformer(net: TransformerNet, image: torch.Tensor, style, mix, masks) -> torch.Tensor:
+    """A Johnson (one style) or conditional (N styles) network on (1, 3, H, W)."""
+    if net.norm != "conditional":
+        if style is not None or mix is not None or masks is not None:
+            raise InputError("this network paints one style: style, mix and masks are for conditional "
+                             "networks (cin) and AdaIN")
+        return net(image)
+    names = list(getattr(net, "style_names", None) or [])
+    chosen = style if isinstance(style, (list, tuple)) else [style] if style is not None else None
+    if chosen is None:
+        chosen = list(range(net.styles)) if mix is not None or masks is not None else [0]
+    indices = [_style_index(s, names, net.styles) for s in chosen]
+    if masks is not None:  # each region its own style, composited
+        m = load_masks(masks, len(indices), image.shape[-2:]).to(image)  # (K, 1, H, W)
+        outputs = [net(image, k) for k in indices]
+        share = m / m.sum(0).clamp_min(1)  # overlaps normalized; uncovered parts keep the photo
+        return sum(share[k] * o for k, o in enumerate(outputs)) + (1 - share.sum(0)) * image
+    weights = torch.zeros(net.styles).index_add_(0, torch.tensor(indices), mix_weights(mix, len(indices)))
+    return net(image, weights.to(image.device))
+
+
+def _style_index(style, names: list[str], count: int) -> int:
+    if isinstance(style, numbers.Integral):
+        if not 0 <= style < count:
+            raise InputError(f"style index {style} out of range: the network has {count} styles, "
+                             f"0 to {count - 1}")
+        return int(style)
+    if isinstance(style, str) and style in names:
+        return names.index(style)
+    if isinstance(style, str) and style.isdigit():
+        return _style_index(int(style), names, count)
+    known = ", ".join(names) if names else f"indices 0 to {count - 1}"
+    raise InputError(f"unknown style {style!r}; this network has {known}")

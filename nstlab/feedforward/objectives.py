@@ -1,0 +1,129 @@
+"""What a feedforward network learns to minimize: one module per kind of network, one batch a call.
+
+`train` (train.py) only loops; each network brings its objective, a module with
+`objective(photos (B, 3, crop, crop)) -> (loss, parts {"content": .., "style": .., ...}, outputs)`,
+`objective.model` (what is trained and saved), `objective.trainable()` (the parameters the
+optimizer gets) and `objective.describe()` (what the model card records):
+
+    PerceptualObjective   Johnson et al. (ECCV 2016): the perceptual loss of nstlab.losses between
+                          the network's output, the photo (content) and the painting (Gram
+                          matrices); for a conditional network (Dumoulin et al. 2017) one random
+                          style per image, or only style k's scale and shift (`fit_style=k`)
+    AdaINObjective        Huang & Belongie (ICCV 2017): the decoder's content loss at relu4_1 and
+                          the style loss on feature means and deviations, random style crops
+
+A temporal objective for video slots in as one more.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..errors import InputError
+from ..losses import Settings, group_parts, perceptual_loss
+from ..samples import resolve_image
+from ..targets import style_targets
+from ..vgg import VGGFeatures
+from .adain import AdaIN, adain_losses
+from .cin import style_parameters
+from .data import RandomCrops
+from .johnson import TransformerNet
+
+# Johnson et al.'s layers: content where detail is still sharp, style over four blocks. A network
+# starts from nothing, not from the photo as Gatys does: at style weight 30 it learned pure texture
+# (no photo left after 400 steps); at 5 the photo shows through by step 100.
+FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
+                                style_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_3"],
+                                content_weight=1.0, style_weight=5.0, tv_weight=10.0)
+# AdaIN's style loss matches means and deviations (not Grams): the shipped decoder used weight 2
+ADAIN_STYLE_WEIGHT = 2.0
+
+
+class PerceptualObjective(nn.Module):
+    """The perceptual loss of a TransformerNet's outputs for a batch of photos (Johnson et al.).
+
+    styles: one image for an instance/batch-norm network, N for a conditional one (paths, sample
+    names or tensors), resized to `style_size` for their Gram targets. fit_style=k (conditional
+    networks): train only style k's scale and shift, every image in style k (Dumoulin et al.).
+    """
+
+    def __init__(self, model: TransformerNet, styles, extractor: VGGFeatures,
+                 settings: Settings = FEEDFORWARD_SETTINGS, *, style_size: int = 256,
+                 fit_style: int | None = None):
+        super().__init__()
+        if not isinstance(model, TransformerNet):
+            raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
+        self.model, self.extractor, self.settings = model, extractor, settings
+        self.style_size, self.fit_style = style_size, fit_style
+        images = [resolve_image(s, style_size) for s in styles]
+        if model.norm == "conditional" and len(images) != model.styles:
+            raise InputError(f"the conditional network has {model.styles} styles, "
+                             f"but {len(images)} style images were given")
+        if model.norm != "conditional" and len(images) != 1:
+            raise InputError(f"a {model.norm}-norm network learns one style; got {len(images)} style images")
+        if fit_style is not None:
+            style_parameters(model, fit_style)  # checks the index
+        self.layers = settings.active_style_layers()
+        grams = style_targets(extractor, images, self.layers)  # {layer: (N, C, C)}
+        for name, gram in grams.items():  # buffers: they move with .to(device)
+            self.register_buffer(f"gram_{name}", gram)
+
+    def trainable(self) -> list[nn.Parameter]:
+        if self.fit_style is not None:
+            return style_parameters(self.model, self.fit_style)
+        return list(self.model.parameters())
+
+    def describe(self) -> dict:
+        s = self.settings
+        return {"objective": "perceptual (Johnson et al. 2016)",
+                "content_layers": dict(s.content_layers), "style_layers": dict(s.style_layers),
+                "content_weight": s.content_weight, "style_weight": s.style_weight,
+                "tv_weight": s.tv_weight, "style_size": self.style_size, "fit_style": self.fit_style}
+
+    def forward(self, x):
+        b, model, settings = x.shape[0], self.model, self.settings
+        grams = {n: getattr(self, f"gram_{n}") for n in self.layers}
+        content_layers = settings.active_content_layers()
+        if model.norm == "conditional":
+            index = (torch.full((b,), self.fit_style) if self.fit_style is not None
+                     else torch.randint(model.styles, (b,))).to(x.device)
+            output = model(x, F.one_hot(index, model.styles).float())
+            grams = {n: g[index] for n, g in grams.items()}  # (B, C, C): each image its style
+        else:
+            output = model(x)
+        with torch.no_grad():
+            content_targets = self.extractor(x, content_layers)
+        features = self.extractor(output, [*content_layers, *self.layers])
+        loss, parts = perceptual_loss(features, output, settings, content_targets, grams)
+        return loss, group_parts(parts), output
+
+
+class AdaINObjective(nn.Module):
+    """AdaIN's decoder loss for a batch of photos; style crops are drawn at random from folders."""
+
+    def __init__(self, model: AdaIN, styles, *, crop: int = 256, content_weight: float = 1.0,
+                 style_weight: float = ADAIN_STYLE_WEIGHT):
+        super().__init__()
+        if not isinstance(model, AdaIN):
+            raise InputError(f"an AdaIN objective trains an AdaIN model, got {type(model).__name__}")
+        Settings(content_weight=content_weight, style_weight=style_weight)  # checks the weights
+        self.model, self.crop = model, crop
+        self.content_weight, self.style_weight = float(content_weight), float(style_weight)
+        self.styles = RandomCrops(styles, crop)
+
+    def trainable(self) -> list[nn.Parameter]:
+        return list(self.model.decoder.parameters())
+
+    def describe(self) -> dict:
+        return {"objective": "AdaIN decoder (Huang & Belongie 2017), relative losses",
+                "content_weight": self.content_weight, "style_weight": self.style_weight,
+                "style_crop": self.crop, "style_images": len(self.styles)}
+
+    def forward(self, x):
+        index = torch.randint(len(self.styles), (x.shape[0],)).tolist()
+        s = torch.stack([self.styles[i] for i in index]).to(x.device)
+        content, style, output = adain_losses(self.model, x, s)
+        loss = self.content_weight * content + self.style_weight * style
+        return loss, {"content": content.detach(), "style": style.detach()}, output

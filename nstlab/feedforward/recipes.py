@@ -1,0 +1,85 @@
+"""What `nstlab train KIND` means: the network and objective for each kind, and the model file.
+
+    johnson   TransformerNet(norm="instance" | "batch"), one style, PerceptualObjective
+    cin       TransformerNet(norm="conditional"), N styles, PerceptualObjective
+    adain     AdaIN(VGG encoder, Decoder), folders of style images, AdaINObjective
+
+`train_model` builds them, runs `train` and writes the model file with a card that records what
+the network really trained with (its objective's own weights), so the command line only parses
+and prints.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from ..errors import InputError
+from ..vgg import WEIGHTS_ENV, load_vgg
+from .adain import AdaIN, Decoder
+from .johnson import TransformerNet
+from .objectives import ADAIN_STYLE_WEIGHT, FEEDFORWARD_SETTINGS, AdaINObjective, PerceptualObjective
+from .pretrained import save_model
+from .train import TrainConfig, train
+
+KINDS = ("johnson", "cin", "adain")
+
+
+def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
+                  crop: int = 256, content_weight: float | None = None, style_weight: float | None = None,
+                  tv_weight: float | None = None) -> torch.nn.Module:
+    """A fresh network of `kind` inside its training objective (objective.model is the network)."""
+    given = {k: v for k, v in (("content_weight", content_weight), ("style_weight", style_weight),
+                               ("tv_weight", tv_weight)) if v is not None}
+    if kind == "adain":
+        if "tv_weight" in given:
+            raise InputError("adain's objective has no TV term: drop --tv-weight")
+        model = AdaIN(extractor, Decoder(width=width or 1.0))  # the loss's VGG is the encoder
+        return AdaINObjective(model, styles, crop=crop, **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind == "johnson" and len(styles) != 1:
+        raise InputError("johnson learns one style: give one --style (use cin for several)")
+    model = TransformerNet(norm="conditional" if kind == "cin" else norm, width=int(width or 32),
+                           styles=len(styles) if kind == "cin" else 1)
+    return PerceptualObjective(model, styles, extractor, FEEDFORWARD_SETTINGS.replace(**given))
+
+
+def train_model(kind: str, photos, styles, output, *, weights=None, config: TrainConfig | None = None,
+                run_dir=None, resume=None, progress: bool = True, device=None, **network) -> dict:
+    """Build, train and save a network of `kind`; returns its card. Under torchrun only rank 0 writes.
+
+    photos: folder(s) of training photos; styles: style images (johnson: one, cin: several) or,
+    for adain, folder(s) of paintings; network: width, norm, content/style/tv weight.
+    """
+    config = config or TrainConfig()
+    extractor = load_vgg(weights)
+    objective = objective_for(kind, list(styles), extractor, crop=config.crop, **network)
+    began = time.perf_counter()
+    history = train(objective, photos, config, out_dir=run_dir, resume=resume, progress=progress,
+                    device=device)
+    names = [str(s) for s in styles] if kind == "adain" else [Path(str(s)).stem for s in styles]
+    card = {"kind": kind, "styles": names, "content": [str(c) for c in _list(photos)],
+            "steps": config.steps, "batch": config.batch, "crop": config.crop, "lr": config.lr,
+            "objective": objective.describe(),
+            "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
+            "hardware": _hardware(),
+            "vgg": f"{extractor.arch} from {weights or os.environ.get(WEIGHTS_ENV) or 'torchvision'}"}
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        save_model(objective.model, output, styles=names, card=card)
+    return card
+
+
+def _list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _hardware() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"{platform.processor() or platform.machine()} CPU, {os.cpu_count()} cores"

@@ -1,0 +1,126 @@
+"""One training loop for the feedforward style networks, on any folder of photos; it knows no model.
+
+Johnson, Alahi & Fei-Fei (ECCV 2016) train an image transformation network to minimize the same
+perceptual loss that Gatys et al. optimize per image; afterwards a style costs one forward pass.
+What is minimized comes from the network's objective (objectives.py); this loop only loops:
+
+    each step: a batch of random crops of the photos (B, 3, crop, crop) -> objective -> Adam on
+    objective.trainable(); a progress bar with the losses, a preview every `preview_every`
+    steps, a checkpoint every `checkpoint_every` steps and at the end; `resume=` continues from a
+    checkpoint (weights, optimizer state, step, history).
+
+Under `torchrun` (NCCL on GPUs, gloo on CPU) the same loop runs data-parallel: each process gets
+its share of every batch through a DistributedSampler and DistributedDataParallel averages the
+gradients; only rank 0 writes checkpoints, previews and the progress bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from tqdm.auto import tqdm
+
+from ..device import default_device
+from ..errors import InputError
+from ..images import save_image, tile
+from .data import RandomCrops
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch: int = 4  # images per step, over all processes
+    crop: int = 256
+    lr: float = 1e-3
+    seed: int = 0
+    preview_every: int = 100
+    checkpoint_every: int = 500
+
+
+@dataclass
+class TrainStep:
+    """What a callback sees after each step."""
+
+    step: int
+    total: int
+    losses: dict[str, float]  # "loss", "content", "style", "tv"
+    preview: torch.Tensor | None  # (B, 3, crop, crop) outputs at a preview step, else None
+
+
+def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None, *,
+          out_dir=None, resume=None, callback: Callable[[TrainStep], None] | None = None,
+          progress: bool = True, device=None) -> list[dict]:
+    """Train `objective.model` and return the loss history (one dict per step, this process's losses).
+
+    objective: a module from objectives.py (or any with .model, .trainable() and
+    forward(photos) -> (loss, parts, outputs)). photos: folder(s) of training photos.
+    out_dir: where checkpoints (`checkpoint.pt`) and previews go (None: nowhere).
+    """
+    config = config or TrainConfig()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    if config.batch % world:
+        raise InputError(f"batch {config.batch} does not split over {world} processes")
+    device = default_device(device)
+    model = objective.model
+    objective.to(device)
+    trainable = objective.trainable()
+    model.requires_grad_(False)  # only what the objective trains gets gradients
+    for p in trainable:
+        p.requires_grad_(True)
+    optimizer = torch.optim.Adam(trainable, lr=config.lr)
+    history, start = [], 0
+    if resume is not None:
+        state = torch.load(resume, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, start = state["history"], state["step"]
+    torch.manual_seed(config.seed + 1000 * rank + start)  # crops and styles differ per process
+    if world > 1:  # gradients averaged over the processes in backward()
+        objective = torch.nn.parallel.DistributedDataParallel(
+            objective, device_ids=[device.index] if device.type == "cuda" else None)
+    photos = RandomCrops(photos, config.crop)
+    sampler = (DistributedSampler(photos, world, rank, seed=config.seed) if world > 1
+               else RandomSampler(photos, replacement=True, num_samples=10**9))
+    loader = DataLoader(photos, batch_size=config.batch // world, sampler=sampler, drop_last=True)
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None and rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+
+    model.train()
+    bar = tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, desc="train", unit="step")
+    step, epoch, batches = start, 0, iter(())
+    while step < config.steps:
+        try:
+            x = next(batches)
+        except StopIteration:
+            if isinstance(sampler, DistributedSampler):
+                sampler.set_epoch(epoch)
+            epoch += 1
+            batches = iter(loader)
+            continue
+        loss, parts, output = objective(x.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        step += 1
+        values = {"loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+        history.append(values)
+        bar.update()
+        bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+        preview = output.detach() if step % config.preview_every == 0 or step == config.steps else None
+        if rank == 0 and out is not None:
+            if preview is not None:
+                save_image(tile(preview), out / f"preview-{step:06d}.png")
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                            "history": history}, out / "checkpoint.pt")
+        if callback is not None:
+            callback(TrainStep(step, config.steps, values, preview))
+    bar.close()
+    model.eval()
+    return history

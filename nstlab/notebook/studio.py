@@ -1,0 +1,307 @@
+"""The live studio: Gatys et al. (2016) style transfer with controls that act while it runs.
+
+How the studio stays responsive (ipykernel >= 6.29 with JupyterLab >= 4.4 handles widget messages
+on their own thread while a cell runs, and between cells the kernel is idle anyway):
+- `Studio.run()` starts one worker thread and returns at once; `wait()` blocks until it ends
+  (scripts, tests, "Run All").
+- Widget observers only build a new immutable `Settings` and hand it to `StyleTransfer.update()`
+  (a swap under a lock); the worker takes a snapshot at each step, so a change acts at the next
+  step.
+- The worker draws through the shared `LivePreview` (preview.py): pyplot-free, throttled, within
+  a share of the run time.
+- Anything the worker raises ends up in the status line, never in a lost thread.
+Adam is the default live optimizer: L-BFGS restarts its history at every change of the weights.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import ipywidgets as W
+import torch
+
+from ..errors import NstlabError
+from ..gatys import INITS, OPTIMIZERS, Step, StyleTransfer
+from ..images import resize, save_image
+from ..losses import Settings
+from ..result import Result
+from ..vgg import VGGFeatures, load_vgg
+from .picker import ImagePicker
+from .preview import LivePreview, png
+
+CONTENT_CHOICES = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
+STYLE_CHOICES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+class Studio(W.VBox):
+    """Gatys style transfer under live control. `run()` starts it in a worker thread and returns;
+    every change of a layer or weight acts at the next step; `wait()` blocks until the run ends.
+
+    content / style: sample names, or anything `resolve_image` takes (then shown as "(uploaded)").
+    """
+
+    def __init__(self, content="tubingen", style="starry_night", extractor: VGGFeatures | None = None,
+                 *, size: int = 256, steps: int = 200, optimizer: str = "adam", init: str = "content",
+                 settings: Settings | None = None, device=None, fps: float = 4.0,
+                 save_path: str = "studio.png"):
+        self.extractor = extractor or load_vgg()
+        self.device = device
+        self.transfer: StyleTransfer | None = None
+        self.result: Result | None = None
+        self.history: list[dict[str, float]] = []
+        self._thread: threading.Thread | None = None
+        self._latest: Step | None = None
+        self._defaults = defaults = settings or Settings()
+
+        self.live = LivePreview(fps=fps)
+        self.preview, self.loss_plot, self.status = self.live.image, self.live.loss_plot, self.live.status
+        self.preview.add_class("nstlab-preview")
+        self.loss_plot.add_class("nstlab-loss-plot")
+        self.status.add_class("nstlab-status")
+        self.pickers = {which: ImagePicker(which, initial, on_change=self._show_content,
+                                           on_error=lambda text: self._set_status(text, error=True))
+                        for which, initial in (("content", content), ("style", style))}
+        content_picker, style_picker = self.pickers["content"], self.pickers["style"]
+        self.content_picker, self.content_upload = content_picker.dropdown, content_picker.upload
+        self.style_picker, self.style_upload = style_picker.dropdown, style_picker.upload
+        # weights on log sliders; layers as checkboxes, with a weight slider per style layer
+        self.content_weight = W.FloatLogSlider(defaults.content_weight, base=10, min=-3, max=3,
+                                               description="content", readout_format=".3g")
+        self.style_weight = W.FloatLogSlider(defaults.style_weight, base=10, min=-2, max=5,
+                                             description="style", readout_format=".3g")
+        self.tv_weight = W.FloatLogSlider(max(defaults.tv_weight, 1e-3), base=10, min=-3, max=3,
+                                          description="TV", readout_format=".3g")
+        self.style_weight.add_class("nstlab-style-weight")
+        self.content_layers = {n: W.Checkbox(n in defaults.content_layers, description=n, indent=False)
+                               for n in CONTENT_CHOICES}
+        self.style_layers = {n: W.Checkbox(n in defaults.style_layers, description=n, indent=False)
+                             for n in STYLE_CHOICES}
+        self.layer_weights = {n: W.FloatSlider(defaults.style_layers.get(n, 1.0), min=0, max=2, step=0.05,
+                                               description="weight", readout_format=".2f")
+                              for n in STYLE_CHOICES}
+        # run options, taken at Start
+        self.optimizer = W.Dropdown(options=OPTIMIZERS, value=optimizer, description="optimizer")
+        self.init = W.Dropdown(options=INITS, value=init, description="start from")
+        self.size = W.BoundedIntText(size, min=32, max=2048, step=32, description="size (px)")
+        self.steps = W.BoundedIntText(steps, min=1, max=100_000, description="steps")
+        self.buttons = {name: W.Button(description=name.capitalize(), icon=icon)
+                        for name, icon in (("start", "play"), ("pause", "pause"), ("resume", "step-forward"),
+                                           ("stop", "stop"), ("reset", "undo"), ("save", "save"))}
+        actions = {"start": self.run, "pause": self.pause, "resume": self.resume, "stop": self.stop,
+                   "reset": self.reset, "save": self.save}
+        for name, button in self.buttons.items():
+            button.add_class(f"nstlab-{name}")
+            button.on_click(lambda _, action=actions[name]: action())
+        self.save_path = W.Text(save_path, description="save as")
+
+        for w in (self.content_weight, self.style_weight, self.tv_weight, *self.content_layers.values(),
+                  *self.style_layers.values(), *self.layer_weights.values()):
+            w.observe(self._settings_changed, "value")
+
+        super().__init__(self._layout())
+        self.add_class("nstlab-studio")
+        self._show_content()
+        self._set_status("ready: press Start")
+        self._sync_buttons()
+
+    # -- what the buttons call, also usable from code ------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the controls describe now."""
+        return Settings(
+            content_layers=[n for n, box in self.content_layers.items() if box.value],
+            style_layers={n: self.layer_weights[n].value
+                          for n, box in self.style_layers.items() if box.value},
+            content_weight=self.content_weight.value, style_weight=self.style_weight.value,
+            tv_weight=self.tv_weight.value)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def frames(self) -> int:
+        return self.live.frames
+
+    @property
+    def draw_seconds(self) -> float:
+        return self.live.draw_seconds
+
+    def run(self, wait: bool = False) -> None:
+        """Start a run with the current controls in a worker thread; wait=True blocks until it ends."""
+        if self.running:
+            self._set_status("already running: Stop it first, or change the controls live")
+            return
+        try:
+            content, style = self.image("content"), self.image("style")
+            self.transfer = StyleTransfer(content, style, self.extractor, self.settings, self.device)
+        except NstlabError as err:
+            self._set_status(f"cannot start: {err}", error=True)
+            return
+        self.history, self.result, self._latest = [], None, None
+        self.live.start()
+        options = dict(steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
+                       init=self.init.value)
+        self._thread = threading.Thread(target=self._work, kwargs=options, name="nstlab-studio", daemon=True)
+        self._thread.start()
+        self._set_status(self._progress_text("running"))
+        self._sync_buttons()
+        if wait:
+            self.wait()
+
+    def wait(self, timeout: float | None = None) -> Result | None:
+        """Block until the worker ends (or `timeout` seconds pass); the result, if there is one."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.result
+
+    def pause(self) -> None:
+        if self.running:
+            self.transfer.pause()
+            self._set_status(self._progress_text("paused"))
+            self._sync_buttons()
+
+    def resume(self) -> None:
+        if self.running:
+            self.transfer.resume()
+            self._set_status(self._progress_text("running"))
+            self._sync_buttons()
+
+    def stop(self) -> None:
+        if self.running:
+            self.transfer.stop()
+
+    def reset(self) -> None:
+        """Stop, put every control back to its starting value, and forget the run."""
+        self.stop()
+        self.wait()
+        d = self._defaults
+        self.content_weight.value, self.style_weight.value = d.content_weight, d.style_weight
+        self.tv_weight.value = max(d.tv_weight, 1e-3)
+        for n, box in self.content_layers.items():
+            box.value = n in d.content_layers
+        for n, box in self.style_layers.items():
+            box.value = n in d.style_layers
+            self.layer_weights[n].value = d.style_layers.get(n, 1.0)
+        self.history, self.result, self._latest, self.transfer = [], None, None, None
+        self._show_content()
+        self.loss_plot.value = b""
+        self._set_status("reset: press Start")
+        self._sync_buttons()
+
+    def save(self, path=None) -> Path | None:
+        """Save the latest image (the result, or the current step while running); None on failure."""
+        image = self.current_image()
+        if image is None:
+            self._set_status("nothing to save yet: press Start", error=True)
+            return None
+        try:
+            saved = save_image(image, path or self.save_path.value)
+        except (NstlabError, OSError) as err:
+            self._set_status(f"cannot save: {err}", error=True)
+            return None
+        self._set_status(f"saved {saved}")
+        return saved
+
+    def current_image(self) -> torch.Tensor | None:
+        """(1, 3, H, W) on the CPU: the result, else the latest step's image, else None."""
+        if self.result is not None:
+            return self.result.image
+        latest = self._latest
+        return None if latest is None else latest.image.detach().float().cpu().clone()
+
+    def image(self, which: str) -> torch.Tensor:
+        """The chosen "content" or "style" image, (1, 3, H, W)."""
+        return self.pickers[which].image()
+
+    # -- the worker thread ---------------------------------------------------------------------
+
+    def _work(self, **options) -> None:
+        try:
+            self.result = self.transfer.run(callback=self._on_step, progress=False, **options)
+            self._draw()
+            self._set_status(f"{self._progress_text(self.result.status)} in {self.result.seconds:.1f} s"
+                             f"{self.live.share()}")
+        except Exception as err:  # the worker must report everything: nobody else sees it
+            best = getattr(err, "result", None)  # DivergenceError carries the best image
+            if best is not None:
+                self.result = best
+                self.preview.value = png(best.image)
+            self._set_status(f"error: {type(err).__name__}: {err}", error=True)
+        finally:
+            self._sync_buttons(running=False)  # this thread is about to end
+
+    def _on_step(self, step: Step) -> None:
+        self._latest = step
+        self.history.append({**step.losses, "loss": step.loss})
+        if step.step == 1:
+            self._draw()
+        elif self.live.offer(step.image, self.history):
+            self._set_status(self._progress_text("paused" if self.transfer.paused else "running")
+                             + self.live.share())
+
+    def _draw(self) -> None:
+        """One frame now: preview, loss plot and status."""
+        step = self._latest
+        if step is None:
+            return
+        self.live.draw(self.result.image if self.result is not None else step.image, self.history)
+        if self.result is None:
+            state = "paused" if self.transfer.paused else "running"
+            self._set_status(self._progress_text(state) + self.live.share())
+
+    # -- controls ------------------------------------------------------------------------------
+
+    def _settings_changed(self, _change) -> None:
+        if not self.running:
+            return
+        try:
+            self.transfer.update(self.settings)
+        except NstlabError as err:
+            self._set_status(f"not applied: {err}", error=True)
+
+    def _show_content(self) -> None:
+        """The preview shows the content until a run starts."""
+        if self.running or not hasattr(self, "pickers"):
+            return
+        try:
+            self.preview.value = png(resize(self.image("content"), 400))
+        except NstlabError as err:
+            self._set_status(f"content: {err}", error=True)
+
+    def _progress_text(self, state: str) -> str:
+        step = self._latest
+        s = step.settings if step is not None else self.settings
+        where = f"step {step.step}/{step.total} · loss {step.loss:.4g}" if step else "step 0"
+        return (f"{state} · {where} · content weight {s.content_weight:.3g} · "
+                f"style weight {s.style_weight:.3g} · TV weight {s.tv_weight:.3g}")
+
+    def _set_status(self, text: str, error: bool = False) -> None:
+        self.live.say(text, error)
+
+    def _sync_buttons(self, running: bool | None = None) -> None:
+        running = self.running if running is None else running
+        paused = running and self.transfer.paused
+        self.buttons["start"].disabled = running
+        self.buttons["pause"].disabled = not running or paused
+        self.buttons["resume"].disabled = not paused
+        self.buttons["stop"].disabled = not running
+
+    def _layout(self) -> list[W.Widget]:
+        box = W.Layout(border="1px solid #ddd", padding="4px", margin="2px")
+        for picker in self.pickers.values():
+            picker.layout = box
+        weights = W.VBox([W.HTML("<b>weights</b> (log scale)"), self.content_weight, self.style_weight,
+                          self.tv_weight], layout=box)
+        content_layers = W.VBox([W.HTML("<b>content layers</b>"), *self.content_layers.values()], layout=box)
+        style_layers = W.VBox([W.HTML("<b>style layers</b>"),
+                               *(W.HBox([b, self.layer_weights[n]]) for n, b in self.style_layers.items())],
+                              layout=box)
+        options = W.VBox([W.HTML("<b>run</b> (applies at Start)"), self.optimizer, self.init, self.size,
+                          self.steps], layout=box)
+        buttons = W.HBox([*(self.buttons[n] for n in ("start", "pause", "resume", "stop", "reset")),
+                          self.save_path, self.buttons["save"]])
+        return [W.HBox(list(self.pickers.values())), W.HBox([weights, content_layers, style_layers]), options,
+                buttons, self.status, W.HBox([self.preview, self.loss_plot])]
