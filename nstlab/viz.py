@@ -27,6 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from .errors import InputError
 from .images import to_pil
 
 
@@ -34,14 +35,14 @@ def show_images(images, titles=None, *, ncols=None, size=3.0, fig=None) -> Figur
     """A row (or `ncols`-wide grid) of images, `size` inches each; images: a list or {title: image}."""
     if isinstance(images, Mapping):
         if titles is not None:
-            raise ValueError("give titles either as the keys of a dict of images or as titles=, not both")
+            raise InputError("give titles either as the keys of a dict of images or as titles=, not both")
         titles, images = list(images), list(images.values())
     images = list(images)
     if not images:
-        raise ValueError("no images to show")
+        raise InputError("no images to show")
     titles = [None] * len(images) if titles is None else list(titles)
     if len(titles) != len(images):
-        raise ValueError(f"{len(images)} images but {len(titles)} titles")
+        raise InputError(f"{len(images)} images but {len(titles)} titles")
     ncols = min(ncols or len(images), len(images))
     nrows = math.ceil(len(images) / ncols)
     fig = _figure(fig, (size * ncols, size * nrows + 0.3))
@@ -65,21 +66,21 @@ def feature_maps(features, channels=16, *, ncols=8, size=1.5, cmap="viridis", ti
     maps = _tensor(features)
     if maps.dim() == 4:
         if maps.shape[0] != 1:
-            raise ValueError(f"feature_maps shows one image, got a batch of {maps.shape[0]}")
+            raise InputError(f"feature_maps shows one image, got a batch of {maps.shape[0]}")
         maps = maps[0]
     if maps.dim() != 3:
-        raise ValueError(f"expected features (1, C, H, W) or (C, H, W), got {tuple(maps.shape)}")
+        raise InputError(f"expected features (1, C, H, W) or (C, H, W), got {tuple(maps.shape)}")
     c = maps.shape[0]  # maps: (C, H, W)
     if isinstance(channels, int):
         if channels < 1:
-            raise ValueError(f"channels must be at least 1, got {channels}")
+            raise InputError(f"channels must be at least 1, got {channels}")
         order = torch.argsort(maps.mean(dim=(1, 2)), descending=True, stable=True)
         channels = order[:channels].tolist()
     else:
         channels = [int(i) for i in channels]
         bad = [i for i in channels if not 0 <= i < c]
         if bad or not channels:
-            raise ValueError(f"channel indices must lie in 0..{c - 1}, got {channels}")
+            raise InputError(f"channel indices must lie in 0..{c - 1}, got {channels}")
     ncols = min(ncols, len(channels))
     nrows = math.ceil(len(channels) / ncols)
     fig = _figure(fig, (size * ncols, size * nrows + (0.5 if title else 0.2)))
@@ -101,16 +102,16 @@ def gram_heatmaps(grams, *, channels=64, size=4.0, cmap="magma", fig=None) -> Fi
     over everything shown, and one colorbar serves all panels.
     """
     if not grams:
-        raise ValueError("no Gram matrices to show")
+        raise InputError("no Gram matrices to show")
     if channels is not None and channels < 1:
-        raise ValueError(f"channels must be at least 1 (or None for all), got {channels}")
+        raise InputError(f"channels must be at least 1 (or None for all), got {channels}")
     shown = {}
     for name, gram in grams.items():
         g = _tensor(gram)
         if g.dim() == 3 and g.shape[0] == 1:
             g = g[0]
         if g.dim() != 2 or g.shape[0] != g.shape[1]:
-            raise ValueError(f"{name!r}: expected a Gram matrix (C, C) or (1, C, C), got {tuple(g.shape)}")
+            raise InputError(f"{name!r}: expected a Gram matrix (C, C) or (1, C, C), got {tuple(g.shape)}")
         shown[name] = (g[:channels, :channels].numpy(), g.shape[0])  # ((c, c), C)
     vmin = min(float(g.min()) for g, _ in shown.values())
     vmax = max(float(g.max()) for g, _ in shown.values())
@@ -160,14 +161,14 @@ def tradeoff_grid(images, row_labels, col_labels, *, size=2.5, fig=None) -> Figu
     """
     rows = [list(row) for row in images]
     if not rows or not rows[0]:
-        raise ValueError("no images to show")
+        raise InputError("no images to show")
     if len(row_labels) != len(rows):
-        raise ValueError(f"{len(rows)} rows of images but {len(row_labels)} row labels")
+        raise InputError(f"{len(rows)} rows of images but {len(row_labels)} row labels")
     if len(col_labels) != len(rows[0]):
-        raise ValueError(f"{len(rows[0])} columns of images but {len(col_labels)} column labels")
+        raise InputError(f"{len(rows[0])} columns of images but {len(col_labels)} column labels")
     for i, row in enumerate(rows):
         if len(row) != len(col_labels):
-            raise ValueError(f"row {i} has {len(row)} images, expected {len(col_labels)} (one per column)")
+            raise InputError(f"row {i} has {len(row)} images, expected {len(col_labels)} (one per column)")
     fig = _figure(fig, (size * len(col_labels) + 0.6, size * len(rows) + 0.4))
     axes = fig.subplots(len(rows), len(col_labels), squeeze=False)  # (rows, cols)
     for r, row in enumerate(rows):

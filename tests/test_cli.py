@@ -66,7 +66,8 @@ def test_divergence_saves_the_best_image(tmp_path, random_vgg_file, monkeypatch,
     import torch
 
     from nstlab import cli
-    from nstlab.gatys import DivergenceError, Result
+    from nstlab.errors import DivergenceError
+    from nstlab.result import Result
 
     def diverging(*args, **kwargs):
         best = Result(torch.zeros(1, 3, 8, 10), "diverged", 2, 0.1)
@@ -77,3 +78,31 @@ def test_divergence_saves_the_best_image(tmp_path, random_vgg_file, monkeypatch,
     args = ["stylize", "tubingen", "starry_night", "-o", str(out), "--weights", str(random_vgg_file)]
     assert main(args) == 1
     assert Image.open(out).size == (10, 8) and "saved the best image" in capsys.readouterr().err
+
+
+def test_layer_lists_with_commas_or_spaces_colour_and_two_styles(tmp_path, random_vgg_file, monkeypatch):
+    from nstlab import cli
+
+    seen = {}
+    real = cli.stylize
+
+    def spy(content, style, **kw):
+        seen.update(kw, style=style)
+        return real(content, style, **kw)
+
+    monkeypatch.setattr(cli, "stylize", spy)
+    photo, a, b = (tmp_path / f"{n}.png" for n in ("photo", "a", "b"))
+    for path, color in ((photo, "green"), (a, "red"), (b, "blue")):
+        Image.new("RGB", (40, 30), color).save(path)
+    out = tmp_path / "out.png"
+    common = ["stylize", str(photo), f"{a},{b}", "-o", str(out), "--weights", str(random_vgg_file),
+              "--size", "32", "--steps", "1", "-q"]
+    assert main([*common, "--style-layers", "relu1_1,relu2_1:2", "relu3_1", "--mix", "1,3",
+                 "--preserve-color", "--content-layers", "relu2_2"]) == 0
+    assert dict(seen["settings"].style_layers) == {"relu1_1": 1.0, "relu2_1": 2.0, "relu3_1": 1.0}
+    assert list(seen["settings"].content_layers) == ["relu2_2"]
+    assert seen["style"] == [str(a), str(b)] and seen["mix"] == [1.0, 3.0]
+    assert seen["preserve_color"] == "histogram" and out.is_file()
+    assert main([*common, "--preserve-color", "luminance"]) == 0 and seen["preserve_color"] == "luminance"
+    with pytest.raises(SystemExit):
+        main([*common, "--preserve-color", "sepia"])

@@ -14,6 +14,7 @@ from nstlab.notebook.exercises import (
     check_image_size,
     check_instance_norm,
     check_luminance,
+    check_optimization_loop,
     check_style_mix,
     check_total_variation,
 )
@@ -69,3 +70,36 @@ def test_feature_shape_against_the_network(random_vgg, capsys):
 def test_wrong_shape_is_named(capsys):
     assert not check_gram_matrix(lambda f: torch.zeros(3))
     assert "expected shape (1, 3, 3), got (3,)" in capsys.readouterr().out
+
+
+def loop(clamp=True, zero_grad=True):
+    """The optimization loop of notebook 04, right or with one usual mistake."""
+    def optimize(image, extractor, settings, content_targets, style_targets, steps, lr):
+        image = image.clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([image], lr=lr)
+        layers = [*settings.active_content_layers(), *settings.active_style_layers()]
+        for _ in range(steps):
+            if zero_grad:
+                optimizer.zero_grad()
+            features = extractor(image, layers)
+            loss, _ = losses.perceptual_loss(features, image, settings, content_targets, style_targets)
+            loss.backward()
+            optimizer.step()
+            if clamp:
+                with torch.no_grad():
+                    image.clamp_(0, 1)
+        return image.detach()
+    return optimize
+
+
+def test_the_optimization_loop_is_checked_against_the_engine(capsys):
+    assert check_optimization_loop(loop()) is True
+    assert "same image as StyleTransfer" in capsys.readouterr().out
+    assert check_optimization_loop(loop(clamp=False)) is False
+    assert "clamp" in capsys.readouterr().out
+    assert check_optimization_loop(loop(zero_grad=False)) is False
+    assert "zero_grad" in capsys.readouterr().out
+    assert check_optimization_loop(lambda image, *_: image) is False
+    assert "did not change" in capsys.readouterr().out
+    assert check_optimization_loop(not_written) is False
+    assert "⏳" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import pytest
 import torch
 from helpers import Probe
 
+from nstlab.errors import InputError
 from nstlab.gatys import DivergenceError, StyleTransfer
 from nstlab.losses import Settings
 from nstlab.samples import checkerboard, stripes
@@ -228,3 +229,85 @@ def test_two_styles_mix_or_split_by_masks(random_vgg):
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         StyleTransfer(checkerboard(32, 4), styles, random_vgg, settings, device="cpu",
                       masks=[left * 2, left])
+
+
+def test_mix_weights_how_much_of_each_style(random_vgg):
+    settings = SMALL.replace(content_weight=0.0, tv_weight=0.0)
+    styles = [stripes(32, 6), checkerboard(32, 4)]
+
+    def first_style_loss(**kw):
+        t = StyleTransfer(checkerboard(32, 4), styles, Probe(random_vgg), settings, device="cpu", **kw)
+        return t.run(1, 32, progress=False).history[0]["style:relu1_1"]
+
+    # the image starts as the checkerboard: all of the loss comes from the stripes
+    only_stripes, even = first_style_loss(mix=[1, 0]), first_style_loss()
+    assert first_style_loss(mix=[0, 1]) == pytest.approx(0.0, abs=1e-6)
+    assert even == pytest.approx(only_stripes / 2, rel=1e-4)
+    assert first_style_loss(mix=[3, 1]) == pytest.approx(0.75 * only_stripes, rel=1e-4)
+    with pytest.raises(InputError, match="not both"):
+        StyleTransfer(checkerboard(32, 4), styles, random_vgg, settings, device="cpu", mix=[1, 1],
+                      masks=[torch.ones(32, 32)] * 2)
+
+
+def test_preserve_color_keeps_the_photos_colours(random_vgg):
+    content = checkerboard(32, 4) * torch.tensor([0.2, 0.8, 0.3]).view(1, 3, 1, 1) + 0.1  # greenish
+    style = stripes(32, 6, colors=((1.0, 0.0, 0.0), (0.8, 0.1, 0.1)))  # red
+    settings = SMALL.replace(content_weight=0.1)
+
+    def run(mode):
+        t = StyleTransfer(content, style, random_vgg, settings, device="cpu", preserve_color=mode)
+        return t, t.run(15, 32, optimizer="adam", lr=0.05, progress=False).image
+
+    _, plain = run(False)
+    for mode in (True, "histogram", "luminance"):
+        transfer, kept = run(mode)
+        assert kept.mean((0, 2, 3)).argmax() == 1, mode  # still green on average, where plain is not
+        if mode == "luminance":  # the paintings were stylized grey; the photo's colours came back
+            assert torch.allclose(transfer.styles[0][:, 0], transfer.styles[0][:, 1])
+    assert (plain[:, 0] - plain[:, 1]).mean() > (kept[:, 0] - kept[:, 1]).mean()
+    with pytest.raises(InputError, match="preserve_color"):
+        StyleTransfer(content, style, random_vgg, settings, device="cpu", preserve_color="sepia")
+
+
+def test_init_may_be_an_image_and_extra_terms_join_the_loss(random_vgg):
+    previous = torch.full((1, 3, 16, 16), 0.5)  # e.g. a warped previous frame, at another size
+    temporal = {"temporal": lambda image: (image - 0.5).pow(2).mean()}
+    settings = SMALL.replace(term_weights={"temporal": 100.0})
+    transfer = StyleTransfer(checkerboard(32, 4), stripes(32, 6), random_vgg, settings, device="cpu",
+                             terms=temporal)
+    seen = []
+    result = transfer.run(3, 32, init=previous, optimizer="adam", callback=seen.append, progress=False)
+    assert seen[0].losses["temporal"] == pytest.approx(0.0, abs=1e-9)  # it started at the given image
+    assert "temporal" in result.history[-1]
+    transfer.update(term_weights={"temporal": 0.0})  # weights are live settings like any other
+    assert "temporal" not in transfer.run(1, 32, progress=False).history[0]
+    with pytest.raises(InputError, match="no loss term named 'flow'"):
+        transfer.update(term_weights={"flow": 1.0})
+
+
+def test_style_grams_are_kept_across_runs_and_frames_and_pooling_is_per_run(random_vgg):
+    transfer, probe = make(random_vgg)
+    transfer.run(1, 32, progress=False)
+    transfer.set_content(stripes(32, 4))  # the next frame
+    transfer.run(1, 32, progress=False)
+    style_calls = [layers for g, layers in probe.calls if not g and "relu1_1" in layers]
+    assert len(style_calls) == 1  # the style Grams were computed once
+    transfer.run(1, 32, pooling="avg", progress=False)
+    style_calls = [layers for g, layers in probe.calls if not g and "relu1_1" in layers]
+    assert len(style_calls) == 2  # ... and once more for the other pooling
+    with pytest.raises(InputError, match="pooling"):
+        transfer.run(1, 32, pooling="min", progress=False)
+
+
+def test_masks_are_resized_per_layer_once(random_vgg, monkeypatch):
+    from nstlab import targets
+
+    calls = []
+    real = targets.resize_mask
+    monkeypatch.setattr(targets, "resize_mask", lambda m, size: calls.append(tuple(size)) or real(m, size))
+    left = torch.zeros(32, 32)
+    left[:, :16] = 1
+    transfer = StyleTransfer(checkerboard(32, 4), [stripes(32, 6), checkerboard(32, 4)], random_vgg, SMALL,
+                             device="cpu", masks=[left, 1 - left])
+    transfer.run(5, 32, optimizer="adam", progress=False)
+    assert sorted(calls) == [(8, 8), (16, 16), (32, 32)]  # relu3_1, relu2_1, relu1_1: once each

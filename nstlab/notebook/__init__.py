@@ -28,6 +28,11 @@ from pathlib import Path
 
 import torch
 
+from ..device import default_device
+from ..errors import SampleError
+from ..samples import CACHE_ENV, DATA_ENV
+from ..vgg import WEIGHTS_ENV
+
 FAST_ENV = "NSTLAB_FAST"
 PHOTOS_ENV = "NSTLAB_PHOTOS"
 
@@ -48,10 +53,6 @@ def check_setup() -> dict[str, str]:
     import ipywidgets
     import torchvision
 
-    from ..device import default_device
-    from ..samples import CACHE_ENV, DATA_ENV
-    from ..vgg import WEIGHTS_ENV
-
     info = {
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -71,15 +72,13 @@ def check_setup() -> dict[str, str]:
 def photos_folder() -> Path:
     """A folder of photos to train feedforward networks on: $NSTLAB_PHOTOS, else the BSDS500
     training photos under $NSTLAB_DATA (content/bsds500/train). Raises with what to set."""
-    from ..samples import DATA_ENV
-
     if os.environ.get(PHOTOS_ENV):
         folder = Path(os.environ[PHOTOS_ENV]).expanduser()
     elif os.environ.get(DATA_ENV):
         folder = Path(os.environ[DATA_ENV]).expanduser() / "content" / "bsds500" / "train"
     else:
-        raise FileNotFoundError(f"set {PHOTOS_ENV} to a folder of photos (any few hundred will do, "
-                                f"e.g. the BSDS500 or COCO images) to train networks")
+        raise SampleError(f"set {PHOTOS_ENV} to a folder of photos (any few hundred will do, "
+                          f"e.g. the BSDS500 or COCO images) to train networks")
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder (set {PHOTOS_ENV} to a folder of photos)")
+        raise SampleError(f"{folder}: no such folder (set {PHOTOS_ENV} to a folder of photos)")
     return folder

@@ -1,0 +1,82 @@
+"""One API for every method: `apply` beside `stylize`, the same words, one Result, one error base."""
+
+import pytest
+import torch
+
+import nstlab
+from nstlab import errors
+from nstlab.feedforward.adain import AdaIN, Decoder
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.samples import checkerboard, noise, stripes
+
+
+def test_every_error_derives_from_one_base():
+    for name in ("InputError", "ImageError", "SampleError", "WeightsError", "ModelError", "DivergenceError"):
+        assert issubclass(getattr(nstlab, name), nstlab.NstlabError), name
+    assert issubclass(nstlab.InputError, ValueError) and issubclass(nstlab.ImageError, ValueError)
+    assert issubclass(nstlab.SampleError, LookupError) and issubclass(nstlab.WeightsError, RuntimeError)
+    # every exception class nstlab defines is one of them
+    defined = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, Exception)]
+    assert all(issubclass(c, nstlab.NstlabError) for c in defined)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nstlab.Settings(style_weight=-1),
+    lambda: nstlab.Settings().replace(stlye_weight=1),
+    lambda: nstlab.load_image(b""),
+    lambda: nstlab.load_sample("mona_lisa"),
+    lambda: nstlab.load_model("no-such-model"),
+    lambda: nstlab.load_vgg("/no/such/weights.pth"),
+    lambda: nstlab.apply(TransformerNet(width=4, blocks=0), stripes(16), style="starry_night"),
+    lambda: nstlab.apply("cin-6styles", stripes(16), style="mona_lisa"),
+    lambda: nstlab.apply("cin-6styles", stripes(16), mix=[1, 2]),
+])
+def test_bad_input_raises_an_nstlab_error(call):
+    with pytest.raises(nstlab.NstlabError):
+        call()
+
+
+def test_apply_runs_every_shipped_kind_and_returns_a_result():
+    photo = checkerboard(48, 6)
+    johnson = nstlab.apply("johnson-starry_night", photo)
+    assert isinstance(johnson, nstlab.Result) and johnson.image.shape == (1, 3, 48, 48)
+    assert johnson.method == "johnson-starry_night" and johnson.seconds > 0 and johnson.status == "done"
+    net = nstlab.load_model("cin-6styles")
+    assert torch.equal(nstlab.apply(net, photo, style="the_scream").image,
+                       nstlab.apply(net, photo, style=1).image)
+    with torch.no_grad():
+        direct = net(photo, torch.tensor([0.25, 0, 0, 0.75, 0, 0]))
+    mixed = nstlab.apply(net, photo, style=["starry_night", "udnie"], mix=[1, 3]).image
+    assert torch.allclose(mixed, direct, atol=1e-6)
+    assert torch.allclose(nstlab.apply(net, photo, mix=[1, 0, 0, 3, 0, 0]).image, direct, atol=1e-6)
+    adain = nstlab.apply("adain", photo, style=stripes(32, 6), size=32)
+    assert adain.image.shape == (1, 3, 32, 32)
+
+
+def test_masks_and_colour_for_a_conditional_network():
+    net = nstlab.load_model("cin-6styles")
+    photo = checkerboard(32, 4) * torch.tensor([0.2, 0.9, 0.3]).view(1, 3, 1, 1)
+    left = torch.zeros(32, 32)
+    left[:, :16] = 1
+    split = nstlab.apply(net, photo, style=["starry_night", "the_scream"], masks=[left, 1 - left]).image
+    a, b = (nstlab.apply(net, photo, style=s).image for s in ("starry_night", "the_scream"))
+    assert torch.allclose(split[..., :16], a[..., :16], atol=1e-6)
+    assert torch.allclose(split[..., 16:], b[..., 16:], atol=1e-6)
+    for mode in ("histogram", "luminance"):
+        kept = nstlab.apply(net, photo, style="the_scream", preserve_color=mode).image
+        assert kept.mean((0, 2, 3)).argmax() == 1, mode  # green like the photo
+
+
+def test_apply_takes_the_same_words_for_adain(random_vgg):
+    torch.manual_seed(0)
+    model = AdaIN(random_vgg, Decoder(width=0.25)).eval()
+    photo, styles = checkerboard(32, 4), [stripes(32, 6), noise(32)]
+    with torch.no_grad():
+        direct = model(photo, styles, alpha=0.5, mix=[1, 3])
+    assert torch.allclose(nstlab.apply(model, photo, styles, alpha=0.5, mix=[1, 3]).image, direct)
+    with pytest.raises(nstlab.InputError, match="needs a style image"):
+        nstlab.apply(model, photo)
+    with pytest.raises(nstlab.InputError, match="not both"):
+        nstlab.apply(model, photo, styles, mix=[1, 1], masks=[torch.ones(32, 32)] * 2)
+    with pytest.raises(nstlab.InputError, match="alpha"):
+        nstlab.apply("johnson-starry_night", photo, alpha=0.5)
