@@ -1,4 +1,4 @@
-"""The models shipped in nstlab/models: present, hash-checked, documented, and they really stylize
+"""The models shipped in nstlab/feedforward/models: present, hash-checked, documented, and they really stylize
 (with the real VGG-16: the style distance of a held-out photo falls, its content stays)."""
 
 import pytest

@@ -32,7 +32,7 @@ MODELS_DIR = Path(__file__).parent / "models"
 @dataclass(frozen=True)
 class Pretrained:
     name: str
-    file: str  # in nstlab/models/
+    file: str  # in nstlab/feedforward/models/
     sha256: str
     summary: str
 
