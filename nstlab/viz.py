@@ -29,6 +29,7 @@ from PIL import Image
 
 from .errors import InputError
 from .images import to_pil
+from .losses import part_group
 
 
 def show_images(images, titles=None, *, ncols=None, size=3.0, fig=None) -> Figure:
@@ -144,7 +145,7 @@ def loss_curves(history, *, per_layer=True, ax=None) -> Figure:
         ax.text(0.5, 0.5, "no steps yet", transform=ax.transAxes, ha="center", va="center", color="gray")
         return fig
     steps = np.arange(1, len(history) + 1)
-    lines = _lines(history, str if per_layer else _group)
+    lines = _lines(history, str if per_layer else part_group)
     for key, values in lines.items():
         style = {"color": "black", "linewidth": 2.5, "zorder": 3} if key == "loss" else {"linewidth": 1.2}
         ax.plot(steps, values, label=key, **style)
@@ -231,6 +232,3 @@ def _lines(history: Sequence[Mapping[str, float]], name) -> dict[str, np.ndarray
 def _sum(values: list[float]) -> float:
     return math.fsum(values) if values else math.nan
 
-
-def _group(key: str) -> str:
-    return key.split(":", 1)[0]  # "style:relu1_1" -> "style", "tv" -> "tv"

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from ..errors import InputError
 from ..losses import Settings, group_parts, perceptual_loss
 from ..samples import resolve_image
-from ..targets import style_targets
+from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
 from .adain import AdaIN, adain_losses
 from .cin import style_parameters
@@ -93,10 +93,9 @@ class PerceptualObjective(nn.Module):
             grams = {n: g[index] for n, g in grams.items()}  # (B, C, C): each image its style
         else:
             output = model(x)
-        with torch.no_grad():
-            content_targets = self.extractor(x, content_layers)
+        targets = content_targets(self.extractor, x, content_layers)  # the photos' own activations
         features = self.extractor(output, [*content_layers, *self.layers])
-        loss, parts = perceptual_loss(features, output, settings, content_targets, grams)
+        loss, parts = perceptual_loss(features, output, settings, targets, grams)
         return loss, group_parts(parts), output
 
 
