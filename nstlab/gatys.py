@@ -107,13 +107,13 @@ class StyleTransfer:
         """A new content image (the next frame of a video); the style Grams are kept."""
         if content is None and self._masks is not None:
             raise InputError("masks place styles on regions of the content image: give a content image")
-        self.content = None if content is None else resolve_image(content)
-        self.styles = self._style_sources
-        if self.color == "histogram" and self.content is not None:
-            self.styles = [color.match_histogram(s, self.content) for s in self._style_sources]
-        elif self.color == "luminance" and self.content is not None:
-            pairs = [color.luminance_images(self.content, s) for s in self._style_sources]
-            self.styles = [grey_style for _, grey_style in pairs]
+        self.photo = None if content is None else resolve_image(content)  # as given: its colours
+        self.content, self.styles = self.photo, self._style_sources  # ... are what the optimization sees
+        if self.color == "histogram" and self.photo is not None:
+            self.styles = [color.match_histogram(s, self.photo) for s in self._style_sources]
+        elif self.color == "luminance" and self.photo is not None:  # both grey; colours come back at the end
+            self.content = color.luminance_images(self.photo, self.photo)[0]
+            self.styles = [color.luminance_images(self.photo, s)[1] for s in self._style_sources]
         self.masks = None if self._masks is None else load_masks(self._masks, len(self.styles),
                                                                  self.content.shape[-2:])
         if self.color is not None:
@@ -182,8 +182,7 @@ class StyleTransfer:
         self._go.set()
         generator = torch.Generator().manual_seed(seed)
         total = sum(counts)
-        run = _Run(total=total, started=time.perf_counter(), content=self.content,
-                   color=self.color)
+        run = _Run(total=total, started=time.perf_counter(), photo=self.photo, color=self.color)
         image = None
         bar = tqdm(total=total, disable=not progress, desc="stylize", unit="step", leave=False)
         try:
@@ -298,7 +297,7 @@ class _Run:
 
     total: int
     started: float
-    content: torch.Tensor | None  # the original content: its colours come back for "luminance"
+    photo: torch.Tensor | None  # the content as given: its colours come back for "luminance"
     color: str | None
     steps: int = 0
     status: str = "done"
@@ -308,8 +307,8 @@ class _Run:
 
     def result(self, image: torch.Tensor) -> Result:
         image = image.detach().float().cpu().clamp(0, 1)
-        if self.color == "luminance" and self.content is not None:
-            image = color.with_colors_of(image, self.content)
+        if self.color == "luminance" and self.photo is not None:
+            image = color.with_colors_of(image, self.photo)
         return Result(image, self.status, self.steps, time.perf_counter() - self.started,
                       self.history, method="gatys")
 

@@ -262,8 +262,10 @@ def test_preserve_color_keeps_the_photos_colours(random_vgg):
     for mode in (True, "histogram", "luminance"):
         transfer, kept = run(mode)
         assert kept.mean((0, 2, 3)).argmax() == 1, mode  # still green on average, where plain is not
-        if mode == "luminance":  # the paintings were stylized grey; the photo's colours came back
-            assert torch.allclose(transfer.styles[0][:, 0], transfer.styles[0][:, 1])
+        if mode == "luminance":  # photo and painting were stylized grey; the photo's colours came back
+            for grey in (transfer.content, transfer.styles[0]):
+                assert torch.allclose(grey[:, 0], grey[:, 1]) and torch.allclose(grey[:, 1], grey[:, 2])
+            assert torch.equal(transfer.photo, content)
     assert (plain[:, 0] - plain[:, 1]).mean() > (kept[:, 0] - kept[:, 1]).mean()
     with pytest.raises(InputError, match="preserve_color"):
         StyleTransfer(content, style, random_vgg, settings, device="cpu", preserve_color="sepia")

@@ -264,7 +264,7 @@ class Studio(W.VBox):
 
     def _show_content(self) -> None:
         """The preview shows the content until a run starts."""
-        if self.running or not hasattr(self, "pickers"):
+        if self.running:
             return
         try:
             self.preview.value = png(resize(self.image("content"), 400))
