@@ -81,8 +81,8 @@ StyleMixer(model, content, size=SIZE)
 
 # %%
 first, second = model.style_names[:2]
-path = {f"{1 - t:.2f} {first} / {t:.2f} {second}":
-        nstlab.apply(model, content, style=[first, second], mix=[1 - t, t]).image
+print(f"from {first} to {second}")
+path = {f"{1 - t:.2f} / {t:.2f}": nstlab.apply(model, content, style=[first, second], mix=[1 - t, t]).image
         for t in torch.linspace(0, 1, 5).tolist()}
 fig = viz.show_images(path, size=2.4)
 
