@@ -1,13 +1,15 @@
 """Where and in what precision tensors compute: the default device and reduced-precision autocast.
 
 `default_device()` picks CUDA, else Apple MPS, else the CPU, so the same code runs on a laptop and
-on a GPU machine. `autocast(precision, device)` runs the VGG forward pass in bfloat16 (fast on
+on a GPU machine. `on(module, device)` gives a module on a device without moving one that others
+hold. `autocast(precision, device)` runs the VGG forward pass in bfloat16 (fast on
 CPUs with AVX-512 and on GPUs) or float16 (CUDA) while losses stay float32.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import torch
 
@@ -28,6 +30,23 @@ def default_device(device=None) -> torch.device:
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def device_of(module: torch.nn.Module) -> torch.device:
+    """Where a module's weights are (the CPU for one without any)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def on(module: torch.nn.Module, device) -> torch.nn.Module:
+    """`module` itself when it is already on `device`, else a copy moved there: a module someone
+    else holds (the shared extractor of `load_vgg`, the caller's network) is never moved."""
+    device = torch.device(device)
+    here = device_of(module)
+    if here.type == device.type and (device.index is None or here.index == device.index):
+        return module
+    return copy.deepcopy(module).to(device)
 
 
 def check_precision(precision: str) -> str:

@@ -33,11 +33,11 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import color
-from .device import autocast, check_precision, default_device
+from .device import autocast, check_precision, default_device, on
 from .errors import DivergenceError, InputError
 from .images import resize
 from .losses import Settings, perceptual_loss
-from .mixing import load_masks, mix_weights, resize_mask
+from .mixing import as_list, load_masks, mix_weights, one_of, resize_mask
 from .result import Result
 from .samples import resolve_image
 from .targets import Targets
@@ -84,14 +84,13 @@ class StyleTransfer:
         self.device = default_device(device)
         self.precision = check_precision(precision)
         self.color = color.color_mode(preserve_color)
-        styles = [] if style is None else style if isinstance(style, (list, tuple)) else [style]
+        styles = as_list(style)
         self._style_sources = [resolve_image(s) for s in styles]
-        if masks is not None and mix is not None:
-            raise InputError("give mix (how much of each style) or masks (where each style goes), not both")
+        one_of(mix, masks)
         self.mix = None if mix is None or not styles else mix_weights(mix, len(styles)).to(self.device)
         self._masks = masks
         self.terms = dict(terms or {})
-        self.extractor = load_vgg(device=self.device) if extractor is None else extractor.to(self.device)
+        self.extractor = load_vgg(device=self.device) if extractor is None else on(extractor, self.device)
         self._grams: dict[tuple, dict[str, torch.Tensor]] = {}  # (style size, pooling) -> {layer: (K, C, C)}
         self.set_content(content)
         self._lock = threading.Lock()
@@ -112,7 +111,7 @@ class StyleTransfer:
         if self.color == "histogram" and self.photo is not None:
             self.styles = [color.match_histogram(s, self.photo) for s in self._style_sources]
         elif self.color == "luminance" and self.photo is not None:  # both grey; colours come back at the end
-            self.content = color.luminance_images(self.photo, self.photo)[0]
+            self.content = color.luminance(self.photo).expand(-1, 3, -1, -1)
             self.styles = [color.luminance_images(self.photo, s)[1] for s in self._style_sources]
         self.masks = None if self._masks is None else load_masks(self._masks, len(self.styles),
                                                                  self.content.shape[-2:])
@@ -159,16 +158,19 @@ class StyleTransfer:
 
         size: longest side of the output, or increasing sizes for coarse-to-fine (each scale
         starts from the previous result, upsampled); steps: per scale (one int for all).
-        init: "content", "style", "noise", or an image (e.g. a warped previous frame), resized
-        to the output. style_scale: the style image is resized to style_scale * size (bigger =
-        larger strokes). pooling: "max" or "avg" in VGG, for this run only.
+        init: "content", "style", "noise", or an image tensor, array or PIL image (e.g. a warped
+        previous frame), resized to the output. style_scale: the style image is resized to
+        style_scale * size (bigger = larger strokes). pooling: "max" or "avg" in VGG, this run only.
         """
         sizes = [size] if isinstance(size, int) else list(size)
         counts = [steps] * len(sizes) if isinstance(steps, int) else list(steps)
         if len(counts) != len(sizes):
             raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts")
         if isinstance(init, str) and init not in INITS:
-            raise InputError(f"init must be one of {', '.join(INITS)} or an image, got {init!r}")
+            raise InputError(f"init must be one of {', '.join(INITS)} or an image (tensor, array, PIL), "
+                             f"got {init!r}")
+        if isinstance(init, str) and init == "style" and not self.styles:
+            raise InputError("init='style' needs a style image")
         if optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
         if pooling not in POOLINGS:

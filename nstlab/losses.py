@@ -83,12 +83,12 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dy + dx
 
 
-def _layer_weights(value) -> Mapping[str, float]:
+def _weights(value, what: str = "layer") -> Mapping[str, float]:
     """{"relu1_1": 1.0, ...} from a mapping or a list of names (weight 1 each); read-only."""
     weights = dict(value) if isinstance(value, Mapping) else {name: 1.0 for name in value}
     for name, w in weights.items():
         if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-            raise InputError(f"layer weight for {name!r} must be a finite number >= 0, got {w!r}")
+            raise InputError(f"{what} weight for {name!r} must be a finite number >= 0, got {w!r}")
     return MappingProxyType({name: float(w) for name, w in weights.items()})
 
 
@@ -109,8 +109,12 @@ class Settings:
     term_weights: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        for name in ("content_layers", "style_layers", "term_weights"):
-            object.__setattr__(self, name, _layer_weights(getattr(self, name)))
+        for name, what in (("content_layers", "layer"), ("style_layers", "layer"), ("term_weights", "term")):
+            object.__setattr__(self, name, _weights(getattr(self, name), what))
+        reserved = sorted({"content", "style", "tv"} & set(self.term_weights))
+        if reserved:
+            raise InputError(f"{', '.join(reserved)}: the name of a built-in loss term; "
+                             "give extra terms other names")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):

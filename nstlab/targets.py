@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from .device import autocast
+from .device import autocast, device_of
 from .losses import Settings, gram_matrix
 from .mixing import resize_mask
 from .vgg import VGGFeatures
@@ -24,9 +24,10 @@ from .vgg import VGGFeatures
 @torch.no_grad()
 def content_targets(extractor: VGGFeatures, image: torch.Tensor, layers, *, pooling: str = "max",
                     precision: str = "float32") -> dict[str, torch.Tensor]:
-    """{layer: (B, C, H_l, W_l)} float32 activations of `image` (B, 3, H, W)."""
-    with autocast(precision, image.device):
-        features = extractor(image, list(layers), pooling=pooling)
+    """{layer: (B, C, H_l, W_l)} float32 activations of `image` (B, 3, H, W), where the extractor is."""
+    device = device_of(extractor)
+    with autocast(precision, device):
+        features = extractor(image.to(device), list(layers), pooling=pooling)
     return {n: f.float() for n, f in features.items()}
 
 

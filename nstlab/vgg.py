@@ -41,7 +41,7 @@ CHANNELS = (64, 128, 256, 512, 512)  # output channels per block
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 POOLINGS = ("max", "avg")
-_CACHE: dict[tuple, VGGFeatures] = {}  # load_vgg's: (source, arch, device) -> extractor
+_CACHE: dict[tuple, tuple] = {}  # load_vgg's: (source..., device) -> (extractor, where it was put)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -142,16 +142,22 @@ def load_vgg(weights=None, arch: str | None = None,
         weights = os.environ.get(WEIGHTS_ENV) or "torchvision"
     device = torch.device(device)
     if str(weights) == "torchvision":
-        source = ("torchvision",)
-    else:
+        source = ("torchvision", arch or "vgg19")
+    else:  # the file decides the architecture
         path = Path(weights).expanduser()
-        stat = path.stat() if path.is_file() else None  # a changed file is a new entry
+        stat = path.stat() if path.is_file() else None  # a changed file replaces its entry
         source = (str(path.resolve()), stat and stat.st_mtime_ns, stat and stat.st_size)
-    key = (*source, arch, str(device))
     with _CACHE_LOCK:
-        model = _CACHE.get(key)
-        if model is None or model.mean.device.type != device.type:  # new, or moved away by a caller
-            model = _CACHE[key] = _build(weights, arch).to(device)
+        if source[0] != "torchvision":
+            for old in [k for k in _CACHE if k[0] == source[0] and k[:-1] != source]:
+                del _CACHE[old]  # an older version of the same file
+        key = (*source, str(device))
+        model, put = _CACHE.get(key, (None, None))
+        if model is None or model.mean.device != put:  # new, or moved away by a caller
+            model = _build(weights, arch).to(device)
+            _CACHE[key] = (model, model.mean.device)
+    if arch is not None and model.arch != arch:
+        raise WeightsError(f"{weights} holds {model.arch} weights, but arch={arch!r} was asked for")
     return model
 
 

@@ -80,3 +80,46 @@ def test_apply_takes_the_same_words_for_adain(random_vgg):
         nstlab.apply(model, photo, styles, mix=[1, 1], masks=[torch.ones(32, 32)] * 2)
     with pytest.raises(nstlab.InputError, match="alpha"):
         nstlab.apply("johnson-starry_night", photo, alpha=0.5)
+
+
+def test_apply_leaves_the_callers_network_as_it_was():
+    net = TransformerNet(norm="batch", width=4, blocks=0).train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    nstlab.apply(net, checkerboard(16, 4))
+    assert net.training and all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+
+
+def test_on_moves_a_copy_never_the_module():
+    from nstlab.device import device_of, on
+
+    module = torch.nn.Linear(2, 2)
+    assert on(module, "cpu") is module
+    moved = on(module, "meta")
+    assert moved is not module and device_of(moved).type == "meta" and device_of(module).type == "cpu"
+
+
+@pytest.mark.parametrize("call", [
+    lambda: nstlab.apply("cin-6styles", stripes(16), style=[], mix=[]),
+    lambda: nstlab.apply("adain", stripes(16), style=[]),
+    lambda: nstlab.TrainConfig(batch=0),
+    lambda: nstlab.TrainConfig(lr=-1.0),
+    lambda: nstlab.Settings(term_weights={"tv": 1.0}),
+    lambda: nstlab.Settings(term_weights={"temporal": -1.0}),
+    lambda: nstlab.StyleTransfer(stripes(16), None).run(1, 16, init="style"),
+])
+def test_more_bad_input_raises_an_nstlab_error(call, random_vgg_file, monkeypatch):
+    monkeypatch.setenv("NSTLAB_VGG_WEIGHTS", str(random_vgg_file))
+    with pytest.raises(nstlab.InputError):
+        call()
+
+
+def test_masks_load_from_stacks_and_8_bit_arrays():
+    from nstlab.mixing import load_masks
+
+    left = torch.zeros(2, 8, 8)
+    left[0, :, :4], left[1, :, 4:] = 1, 1
+    assert torch.equal(load_masks(left, 2, (8, 8)), left[:, None])
+    as_bytes = (left[0].numpy() * 255).astype("uint8")
+    assert torch.equal(load_masks([as_bytes], 1, (8, 8))[0, 0], left[0])
+    with pytest.raises(nstlab.InputError, match=r"\[0, 1\]"):
+        load_masks([left[0] * 2], 1, (8, 8))

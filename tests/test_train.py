@@ -203,3 +203,18 @@ def test_data_parallel_on_two_cpu_processes(photos, tmp_path):
     a, b = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
     assert all(torch.equal(a[k], b[k]) for k in a)  # gradients were averaged: identical replicas
     assert any(not torch.equal(a[k], initial[k]) for k in a)  # and they did train
+
+
+def test_training_leaves_what_the_caller_froze(photos, random_vgg):
+    model = TransformerNet(width=8, blocks=1)
+    model.down.requires_grad_(False)
+    frozen = {k: v.clone() for k, v in model.down.state_dict().items()}
+    train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=2), progress=False)
+    assert all(torch.equal(v, frozen[k]) for k, v in model.down.state_dict().items())
+
+
+def test_bad_training_settings_exit_2(photos, random_vgg_file, tmp_path, capsys):
+    args = ["train", "johnson", "--content", str(photos), "--style", "x.png", "-o", str(tmp_path / "m.pth"),
+            "--weights", str(random_vgg_file), "-q"]
+    assert main([*args, "--batch", "0"]) == 2
+    assert "batch must be" in capsys.readouterr().err

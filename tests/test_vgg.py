@@ -153,3 +153,9 @@ def test_too_small_an_image_says_so(random_vgg):
     with pytest.raises(ValueError, match=r"too small for relu5_1: its pool4 needs a side of at least 16"):
         random_vgg(torch.rand(1, 3, 12, 40), ["relu1_1", "relu5_1"])
     assert random_vgg(torch.rand(1, 3, 16, 16), ["relu5_1"])["relu5_1"].shape == (1, 512, 1, 1)
+
+
+def test_load_vgg_one_entry_per_file_whatever_arch_is_asked(random_vgg_file):
+    assert load_vgg(random_vgg_file, arch="vgg16") is load_vgg(random_vgg_file)
+    with pytest.raises(WeightsError, match="holds vgg16"):
+        load_vgg(random_vgg_file, arch="vgg19")

@@ -237,3 +237,12 @@ def test_adain_mixer_shows_the_values_the_sliders_show(random_vgg):
     mixer.sliders[1].value = 1.0
     assert "stripes 50%, noise 50%" in mixer.status.value and shows(mix=[1, 1])
     assert all(not s.continuous_update for s in (mixer.alpha, *mixer.sliders))  # no queue of values
+
+
+def test_style_mixer_names_the_styles_it_was_not_told_about():
+    from nstlab.feedforward.johnson import TransformerNet
+    from nstlab.notebook.mixers import StyleMixer
+
+    mixer = StyleMixer(TransformerNet(norm="conditional", width=4, blocks=0, styles=3), checkerboard(16, 4),
+                       size=16, names=["a"])
+    assert [s.description for s in mixer.sliders] == ["a", "1", "2"] and "a 100%" in mixer.status.value

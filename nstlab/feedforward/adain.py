@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from .. import color
 from ..errors import InputError
 from ..losses import EPS, content_loss
-from ..mixing import load_masks, mix_weights, resize_mask
+from ..mixing import as_list, composite, load_masks, mix_weights, one_of, resize_mask
 from ..vgg import VGGFeatures
 
 LAYER = "relu4_1"  # the bottleneck: AdaIN happens here
@@ -116,7 +116,11 @@ class Decoder(nn.Module):
 
 
 class AdaIN(nn.Module):
-    """Frozen VGG encoder (to relu4_1) + AdaIN + trainable decoder; forward(content, style) -> image."""
+    """Frozen VGG encoder (to relu4_1) + AdaIN + trainable decoder; forward(content, style) -> image.
+
+    The network owns its encoder (it is saved with it and moves with it): give it its own
+    `VGGFeatures`, not one that others share.
+    """
 
     def __init__(self, encoder: VGGFeatures, decoder: Decoder | None = None):
         super().__init__()
@@ -137,11 +141,10 @@ class AdaIN(nn.Module):
         """The target features t (B, 512, h, w) that `forward` decodes; arguments as there."""
         if not 0 <= float(alpha) <= 1:
             raise InputError(f"alpha must be a number in [0, 1], got {alpha!r}")
-        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        styles = as_list(style)
         if not styles:
             raise InputError("no style image given")
-        if mix is not None and masks is not None:
-            raise InputError("give mix (style interpolation) or masks (spatial control), not both")
+        one_of(mix, masks)
         w = mix_weights(mix, len(styles)).tolist()
         if color.color_mode(preserve_color) == "histogram":
             styles = [color.match_histogram(s, content) for s in styles]
@@ -152,9 +155,9 @@ class AdaIN(nn.Module):
         else:
             m = load_masks(masks, len(styles), content.shape[-2:])  # (K, 1, H, W)
             m = resize_mask(m, f_c.shape[-2:]).to(f_c)  # (K, 1, h, w)
-            share = m / m.sum(0).clamp_min(1)  # overlaps normalized; where the masks sum below 1 ...
-            mixed = sum(share[k] * adain(f_c, f_k, mask=m[k:k + 1]) for k, f_k in enumerate(f_s))
-            mixed = mixed + (1 - share.sum(0)) * f_c  # ... the content's own features fill in
+            # each region normalized with its own statistics; where the masks sum below 1 the
+            # content's own features fill in
+            mixed = composite(m, [adain(f_c, f_k, mask=m[k:k + 1]) for k, f_k in enumerate(f_s)], f_c)
         return alpha * mixed + (1 - alpha) * f_c
 
     def forward(self, content: torch.Tensor, style, alpha: float = 1.0, mix=None, masks=None,

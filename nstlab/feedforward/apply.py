@@ -19,9 +19,9 @@ import time
 import torch
 
 from .. import color
-from ..device import default_device
+from ..device import default_device, device_of, on
 from ..errors import InputError
-from ..mixing import load_masks, mix_weights
+from ..mixing import as_list, composite, load_masks, mix_weights, one_of
 from ..result import Result
 from ..samples import resolve_image
 from .adain import AdaIN
@@ -34,39 +34,43 @@ def apply(model, content, style=None, *, size: int | None = None, mix=None, mask
           alpha: float = 1.0, preserve_color=False, device=None) -> Result:
     """Run a trained network on `content` and return a `Result`.
 
-    model: a shipped model's name (`nstlab models`), a model file, or a loaded network.
-    content: a path, sample name, PIL image, array or tensor; size: its longest side (default:
-    as it is). style: AdaIN: a style image or a list of them; a conditional network: a style
-    name or index, or a list of them (default: all its styles when `mix` is given, else the
-    first); a one-style network: nothing. mix: one weight per listed style (normalized).
-    masks: one per style, region k takes style k. alpha (AdaIN): 0 = the photo, 1 = full style.
-    preserve_color: True / "histogram" or "luminance" (see `nstlab.color`).
+    model: a shipped model's name (`nstlab models`), a model file, or a loaded network (used as
+    it is: not moved, its train/eval mode kept; a copy runs on another `device`).
+    content: a path, sample name, PIL image, array or tensor; size: its longest side, and the
+    style images' (default: as they are). style: AdaIN: a style image or a list of them; a
+    conditional network: a style name or index, or a list of them (default: all its styles when
+    `mix` or `masks` are given, else the first); a one-style network: nothing. mix: one weight per
+    listed style (normalized). masks: one per style, region k takes style k (for a conditional
+    network the outputs are composited; where the masks cover less than 1 the photo shows).
+    alpha (AdaIN): 0 = the photo, 1 = full style. preserve_color: True / "histogram" or
+    "luminance" (see `nstlab.color`).
     """
     began = time.perf_counter()
-    device = default_device(device)
     net = model if isinstance(model, torch.nn.Module) else load_model(model)
-    net = net.to(device).eval()
-    image = resolve_image(content, size).to(device)
+    net = on(net, device_of(net) if device is None else default_device(device))
+    image = resolve_image(content, size).to(device_of(net))
     mode = color.color_mode(preserve_color)
-    if mix is not None and masks is not None:
-        raise InputError("give mix (how much of each style) or masks (where each style goes), not both")
-    if isinstance(net, AdaIN):
-        if style is None:
-            raise InputError("an AdaIN network needs a style image: style=PATH, sample name or tensor")
-        listed = style if isinstance(style, (list, tuple)) else [style]
-        styles = [resolve_image(s).to(device) for s in listed]
-        output = net(image, styles if len(styles) > 1 else styles[0], alpha=alpha, mix=mix, masks=masks,
-                     preserve_color=mode)
-    elif isinstance(net, TransformerNet):
-        if alpha != 1.0:
-            raise InputError("alpha is AdaIN's content-style trade-off; this network has none")
-        output = _transformer(net, image, style, mix, masks)
-        if mode == "histogram":
-            output = color.match_histogram(output, image)
-        elif mode == "luminance":
-            output = color.with_colors_of(output, image)
-    else:
-        raise InputError(f"cannot apply a {type(net).__name__}: expected a TransformerNet or AdaIN")
+    one_of(mix, masks)
+    was_training = net.training
+    net.eval()
+    try:
+        if isinstance(net, AdaIN):
+            if style is None or as_list(style) == []:
+                raise InputError("an AdaIN network needs a style image: style=PATH, sample name or tensor")
+            styles = [resolve_image(s, size).to(image.device) for s in as_list(style)]
+            output = net(image, styles, alpha=alpha, mix=mix, masks=masks, preserve_color=mode)
+        elif isinstance(net, TransformerNet):
+            if alpha != 1.0:
+                raise InputError("alpha is AdaIN's content-style trade-off; this network has none")
+            output = _transformer(net, image, style, mix, masks)
+            if mode == "histogram":
+                output = color.match_histogram(output, image)
+            elif mode == "luminance":
+                output = color.with_colors_of(output, image)
+        else:
+            raise InputError(f"cannot apply a {type(net).__name__}: expected a TransformerNet or AdaIN")
+    finally:
+        net.train(was_training)
     name = getattr(net, "name", None) or type(net).__name__
     return Result(output.float().cpu().clamp(0, 1), seconds=time.perf_counter() - began, method=name)
 
@@ -79,15 +83,13 @@ def _transformer(net: TransformerNet, image: torch.Tensor, style, mix, masks) ->
                              "networks (cin) and AdaIN")
         return net(image)
     names = list(getattr(net, "style_names", None) or [])
-    chosen = style if isinstance(style, (list, tuple)) else [style] if style is not None else None
-    if chosen is None:
+    chosen = as_list(style)
+    if not chosen:
         chosen = list(range(net.styles)) if mix is not None or masks is not None else [0]
     indices = [_style_index(s, names, net.styles) for s in chosen]
-    if masks is not None:  # each region its own style, composited
+    if masks is not None:  # each region its own style, composited; uncovered parts keep the photo
         m = load_masks(masks, len(indices), image.shape[-2:]).to(image)  # (K, 1, H, W)
-        outputs = [net(image, k) for k in indices]
-        share = m / m.sum(0).clamp_min(1)  # overlaps normalized; uncovered parts keep the photo
-        return sum(share[k] * o for k, o in enumerate(outputs)) + (1 - share.sum(0)) * image
+        return composite(m, [net(image, k) for k in indices], image)
     weights = torch.zeros(net.styles).index_add_(0, torch.tensor(indices), mix_weights(mix, len(indices)))
     return net(image, weights.to(image.device))
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..device import on
 from ..errors import InputError
 from ..losses import Settings, group_parts, perceptual_loss
 from ..samples import resolve_image
@@ -55,7 +56,8 @@ class PerceptualObjective(nn.Module):
         super().__init__()
         if not isinstance(model, TransformerNet):
             raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
-        self.model, self.extractor, self.settings = model, extractor, settings
+        self.model, self.settings = model, settings
+        self.__dict__["extractor"] = extractor  # not a submodule: .to() must not move a shared VGG
         self.style_size, self.fit_style = style_size, fit_style
         images = [resolve_image(s, style_size) for s in styles]
         if model.norm == "conditional" and len(images) != model.styles:
@@ -73,7 +75,7 @@ class PerceptualObjective(nn.Module):
     def trainable(self) -> list[nn.Parameter]:
         if self.fit_style is not None:
             return style_parameters(self.model, self.fit_style)
-        return list(self.model.parameters())
+        return [p for p in self.model.parameters() if p.requires_grad]  # what the caller froze stays
 
     def describe(self) -> dict:
         s = self.settings
@@ -93,8 +95,9 @@ class PerceptualObjective(nn.Module):
             grams = {n: g[index] for n, g in grams.items()}  # (B, C, C): each image its style
         else:
             output = model(x)
-        targets = content_targets(self.extractor, x, content_layers)  # the photos' own activations
-        features = self.extractor(output, [*content_layers, *self.layers])
+        extractor = self.__dict__["extractor"] = on(self.extractor, x.device)  # a copy if elsewhere
+        targets = content_targets(extractor, x, content_layers)  # the photos' own activations
+        features = extractor(output, [*content_layers, *self.layers])
         loss, parts = perceptual_loss(features, output, settings, targets, grams)
         return loss, group_parts(parts), output
 
@@ -107,7 +110,9 @@ class AdaINObjective(nn.Module):
         super().__init__()
         if not isinstance(model, AdaIN):
             raise InputError(f"an AdaIN objective trains an AdaIN model, got {type(model).__name__}")
-        Settings(content_weight=content_weight, style_weight=style_weight)  # checks the weights
+        for name, value in (("content_weight", content_weight), ("style_weight", style_weight)):
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise InputError(f"{name} must be a number >= 0, got {value!r}")
         self.model, self.crop = model, crop
         self.content_weight, self.style_weight = float(content_weight), float(style_weight)
         self.styles = RandomCrops(styles, crop)

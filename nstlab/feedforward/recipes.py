@@ -11,6 +11,7 @@ and prints.
 
 from __future__ import annotations
 
+import copy
 import os
 import platform
 import time
@@ -39,7 +40,7 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
     if kind == "adain":
         if "tv_weight" in given:
             raise InputError("adain's objective has no TV term: drop --tv-weight")
-        model = AdaIN(extractor, Decoder(width=width or 1.0))  # the loss's VGG is the encoder
+        model = AdaIN(copy.deepcopy(extractor), Decoder(width=width or 1.0))  # owns its encoder
         return AdaINObjective(model, styles, crop=crop, **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")

@@ -41,6 +41,15 @@ class TrainConfig:
     preview_every: int = 100
     checkpoint_every: int = 500
 
+    def __post_init__(self):
+        for name, low in (("steps", 1), ("batch", 1), ("crop", 16), ("preview_every", 1),
+                          ("checkpoint_every", 1)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < low:
+                raise InputError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if not (isinstance(self.lr, (int, float)) and self.lr > 0):
+            raise InputError(f"lr must be a number > 0, got {self.lr!r}")
+
 
 @dataclass
 class TrainStep:
@@ -72,6 +81,8 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     model.requires_grad_(False)  # only what the objective trains gets gradients
     for p in trainable:
         p.requires_grad_(True)
+    if not trainable:
+        raise InputError("the objective has no parameters to train")
     optimizer = torch.optim.Adam(trainable, lr=config.lr)
     history, start = [], 0
     if resume is not None:
@@ -81,8 +92,9 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
         history, start = state["history"], state["step"]
     torch.manual_seed(config.seed + 1000 * rank + start)  # crops and styles differ per process
     if world > 1:  # gradients averaged over the processes in backward()
-        objective = torch.nn.parallel.DistributedDataParallel(
-            objective, device_ids=[device.index] if device.type == "cuda" else None)
+        objective = torch.nn.parallel.DistributedDataParallel(  # the Gram targets are constants:
+            objective, device_ids=[device.index] if device.type == "cuda" else None,  # no broadcast
+            broadcast_buffers=False)
     photos = RandomCrops(photos, config.crop)
     sampler = (DistributedSampler(photos, world, rank, seed=config.seed) if world > 1
                else RandomSampler(photos, replacement=True, num_samples=10**9))

@@ -13,7 +13,7 @@ from .. import viz
 from ..images import to_pil
 from ..losses import style_loss
 from ..samples import resolve_image
-from ..targets import style_targets
+from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures, load_vgg
 from .preview import figure_png
 
@@ -47,8 +47,7 @@ class FeatureExplorer(W.VBox):
         """(1, C, H, W) activations of the image at `layer` (default: the chosen one), cached."""
         layer = layer or self.layer.value
         if layer not in self._cache:
-            with torch.no_grad():
-                self._cache[layer] = self.extractor(self.image, [layer])[layer].float().cpu()
+            self._cache[layer] = content_targets(self.extractor, self.image, [layer])[layer].cpu()
         return self._cache[layer]
 
     def _layer_changed(self, _=None) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import ipywidgets as W
 import torch
 
+from ..device import default_device
 from ..errors import NstlabError
 from ..gatys import INITS, OPTIMIZERS, Step, StyleTransfer
 from ..images import resize, save_image
@@ -45,7 +46,7 @@ class Studio(W.VBox):
                  *, size: int = 256, steps: int = 200, optimizer: str = "adam", init: str = "content",
                  settings: Settings | None = None, device=None, fps: float = 4.0,
                  save_path: str = "studio.png"):
-        self.extractor = extractor or load_vgg()
+        self.extractor = extractor or load_vgg(device=default_device(device))
         self.device = device
         self.transfer: StyleTransfer | None = None
         self.result: Result | None = None
