@@ -103,7 +103,8 @@ class StyleTransfer:
         self._settings = self._checked(settings)
 
     def set_content(self, content) -> None:
-        """A new content image (the next frame of a video); the style Grams are kept."""
+        """A new content image (the next frame of a video); the style Grams are kept (unless
+        preserve_color recolours the paintings for each photo)."""
         if content is None and self._masks is not None:
             raise InputError("masks place styles on regions of the content image: give a content image")
         self.photo = None if content is None else resolve_image(content)  # as given: its colours
