@@ -32,7 +32,7 @@ from .feedforward.recipes import KINDS, train_model
 from .gatys import INITS, OPTIMIZERS, stylize
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
 from .notebook.builder import build
-from .samples import SAMPLES
+from .samples import SAMPLES, download_sample, is_original, sample_path
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
 
 
@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    commands.add_parser("samples", help="list the sample image names")
+    sp = commands.add_parser("samples", help="list the sample images (bundled, and where the originals are)")
+    sp.add_argument("--download", action="store_true",
+                    help="download the full-size originals that have a URL (once; hash-checked)")
 
     t = commands.add_parser("train", help="train a feedforward style network (Johnson, CIN, AdaIN)",
                             description="Train on a folder of photos; under torchrun it runs data-parallel.")
@@ -178,9 +180,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "samples":
-        for sample in SAMPLES.values():
-            print(f"{sample.name:16} {sample.credit}")
-        return 0
+        return _samples(args)
     if args.command == "models":
         for m in MODELS.values():
             print(f"{m.name:20} {m.summary}")
@@ -254,6 +254,20 @@ def _apply(args) -> int:
     result.save(args.output)
     width, height = result.image.shape[-1], result.image.shape[-2]
     print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms")
+    return 0
+
+
+def _samples(args) -> int:
+    """`nstlab samples [--download]`: each sample, the size it has here, where it comes from."""
+    for sample in SAMPLES.values():
+        try:
+            path = download_sample(sample.name) if args.download and sample.url else sample_path(sample.name)
+        except NstlabError as err:
+            print(f"nstlab: error: {err}", file=sys.stderr)
+            return 2
+        w, h = Image.open(path).size
+        where = "original" if is_original(path) else "bundled"
+        print(f"{sample.name:16} {w:>4}x{h:<4} {where:8} {sample.credit}")
     return 0
 
 

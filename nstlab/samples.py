@@ -1,9 +1,12 @@
 """Sample images by name, and synthetic images made in code.
 
-The classic five inputs of Gatys et al. (2016) -- tubingen, starry_night, the_scream, shipwreck,
-woman_with_hat -- are downloaded once from a public URL, checked against their sha256 and cached
-(with pooch). Offline, set the environment variable NSTLAB_DATA to a folder that already holds
-the files (the same file names, more paintings under `styles/`); they are hash-checked too.
+Every sample -- the classic five inputs of Gatys et al. (2016): tubingen, starry_night,
+the_scream, shipwreck, woman_with_hat, and seven more public-domain paintings -- ships with nstlab
+at up to 512 px (nstlab/assets/samples, made by tools/bundle.py): no download, no setting. A
+larger original is used instead when there is one: from $NSTLAB_DATA (a folder with the same file
+names, more paintings under `styles/`), or downloaded once (the classic five: `nstlab samples
+--download`, `download_sample`), checked against its sha256 and cached with pooch. Every file is
+hash-checked before use.
 
 `stripes`, `checkerboard` and `noise` make small images without any file, for fast tests and
 exercises.
@@ -11,8 +14,10 @@ exercises.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +27,8 @@ import torch
 from .errors import ImageError, SampleError
 from .images import load_image
 
+SAMPLE_SIDE = 512  # the bundled copies' longest side (tools/bundle.py samples)
+BUNDLE_DIR = Path(__file__).parent / "assets" / "samples"  # <name>.jpg
 DATA_ENV = "NSTLAB_DATA"
 CACHE_ENV = "NSTLAB_CACHE"
 _BASE_URL = "https://raw.githubusercontent.com/jcjohnson/neural-style/master/examples/inputs/"
@@ -80,38 +87,95 @@ SAMPLES: dict[str, Sample] = {s.name: s for s in [
 ]}
 
 
+# the bundled copies' sha256, printed by `python tools/bundle.py samples FOLDER`
+BUNDLED_SHA256 = {
+    "tubingen": "aa2a818694249ed4139cf7cff4b6163a0418af72cd6c7bc8ba2618171865459b",
+    "starry_night": "30833ec46cf5e3751b5b139286352ffe385d5a1d228797978486cb6cf46f4a65",
+    "the_scream": "a5d73171f7784ea1f7d9d670ae1e7c33cf341847691c9eb3e3128f7a52189d28",
+    "shipwreck": "f2b8009a4f3db1a2dfe89439f130443c139a2ef7ad3febbef7b0ac03b8829c8e",
+    "woman_with_hat": "461b6686eb86246198c60e92c49caa5f05d08e26319b42c7cc23db2b3a17a100",
+    "kandinsky": "7ee035d63bbd09308d08574778188b22d857557bb3b8ae8cd96805cc6fecfa9a",
+    "great_wave": "aae34ae3e04141f7bb360e0bd0809d1c2e2bf6f3b1e932914ab540d2495bf545",
+    "udnie": "1232906bc23625b13dd9e24c3a8243cf3e2325d4db1f4d1fb18e69b3f10174cb",
+    "minotaur": "e53d1221ff0f3152df2ed8fbdebb8c39aa3330a630c1c1efecf811ba45674e97",
+    "tahiti": "7a487ca3d06eb554e7d32f84a83e5e51f22ef1f16504beb1879a5518977f5542",
+    "cafe_terrace": "dc9478849834149d75a811f67932a97b059d9d9488acdd6458a12a7b08084ebf",
+    "wheat_field": "b228bc322c4e869103867e08faf79f10ae60056c092ff77bc801e801464b9b23",
+}
+
+
 def sample_names() -> list[str]:
     return list(SAMPLES)
 
 
 def sample_path(name: str) -> Path:
-    """Local path of sample `name`: from $NSTLAB_DATA if set, else downloaded (hash-checked) and cached."""
-    if name not in SAMPLES:
-        raise SampleError(f"unknown sample {name!r}; known samples: {', '.join(SAMPLES)}")
-    sample = SAMPLES[name]
-    folder = os.environ.get(DATA_ENV)
-    if folder:
-        path = Path(folder).expanduser() / sample.path
-        if not path.is_file():
-            raise SampleError(f"sample {name!r}: {path} does not exist ({DATA_ENV}={folder})")
-        if pooch.file_hash(str(path)) != sample.sha256:
-            raise SampleError(f"sample {name!r}: {path} does not match its sha256 {sample.sha256}")
-        return path
+    """Local path of sample `name`, the largest there is without a download: the original from
+    $NSTLAB_DATA, else an original downloaded before, else the bundled copy (<= 512 px)."""
+    sample = _sample(name)
+    for path in (_data_path(sample), _cached_path(sample)):
+        if path is not None and path.is_file():
+            return _checked(path, sample.sha256, name)
+    return _checked(BUNDLE_DIR / f"{name}.jpg", BUNDLED_SHA256[name], name)
+
+
+def is_original(path: Path) -> bool:
+    """Whether a path from `sample_path` is a full-size original (not the bundled copy)."""
+    return Path(path).parent != BUNDLE_DIR
+
+
+def download_sample(name: str) -> Path:
+    """The full-size original of sample `name`, downloaded once (hash-checked) and cached."""
+    sample = _sample(name)
+    data = _data_path(sample)
+    if data is not None and data.is_file():
+        return _checked(data, sample.sha256, name)
     if sample.url is None:
-        raise SampleError(f"sample {name!r} has no download URL; set {DATA_ENV} to a folder "
-                          f"holding {sample.path}")
-    cache = os.environ.get(CACHE_ENV) or pooch.os_cache("nstlab")
+        raise SampleError(f"sample {name!r} has no download URL; its original is used from a folder "
+                          f"{DATA_ENV} points at, as {sample.path}")
     try:
         return Path(pooch.retrieve(sample.url, known_hash=f"sha256:{sample.sha256}",
-                                   fname=Path(sample.path).name, path=cache, progressbar=True))
+                                   fname=Path(sample.path).name, path=cache_dir(), progressbar=True))
     except Exception as err:  # network errors come in many types (requests, urllib3, socket)
-        raise SampleError(f"sample {name!r}: download from {sample.url} failed ({err}). "
-                          f"Offline? Set {DATA_ENV} to a folder holding {sample.path}") from err
+        raise SampleError(f"sample {name!r}: download from {sample.url} failed ({err}); the bundled "
+                          f"copy (<= {SAMPLE_SIDE} px) works offline") from err
 
 
 def load_sample(name: str, size: int | None = None) -> torch.Tensor:
-    """Sample `name` as (1, 3, H, W) in [0, 1], longest side `size`."""
-    return load_image(sample_path(name), size)
+    """Sample `name` as (1, 3, H, W) in [0, 1], longest side `size` (warns when that enlarges
+    the bundled copy: `download_sample` or $NSTLAB_DATA give the original)."""
+    path = sample_path(name)
+    if size is not None and size > SAMPLE_SIDE and not is_original(path):
+        warnings.warn(f"sample {name!r} is bundled at {SAMPLE_SIDE} px and enlarged to {size} px; for the "
+                      f"full-size original run `nstlab samples --download` or set {DATA_ENV}", stacklevel=2)
+    return load_image(path, size)
+
+
+def _sample(name: str) -> Sample:
+    if name not in SAMPLES:
+        raise SampleError(f"unknown sample {name!r}; known samples: {', '.join(SAMPLES)}")
+    return SAMPLES[name]
+
+
+def cache_dir() -> str:
+    """Where downloads and made files are kept: $NSTLAB_CACHE, else the user's cache folder."""
+    return os.environ.get(CACHE_ENV) or str(pooch.os_cache("nstlab"))
+
+
+def _data_path(sample: Sample) -> Path | None:
+    folder = os.environ.get(DATA_ENV)
+    return Path(folder).expanduser() / sample.path if folder else None
+
+
+def _cached_path(sample: Sample) -> Path | None:
+    return Path(cache_dir()) / Path(sample.path).name if sample.url else None
+
+
+def _checked(path: Path, sha256: str, name: str) -> Path:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise SampleError(f"sample {name!r}: {path} does not match its sha256 {sha256} (damaged? "
+                          "delete it, or reinstall nstlab for a bundled copy)")
+    return path
 
 
 def resolve_image(source, size: int | None = None) -> torch.Tensor:

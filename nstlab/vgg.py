@@ -16,13 +16,16 @@ Pooling is max (as trained) or average (Gatys et al. 2016 found it gives smoothe
 chosen per call (`pooling=`), so one shared extractor serves runs with either.
 
 Weights come from a file (`vgg16().features` / `vgg19().features` or full VGG state dicts; the
-architecture follows the file), from the file named by $NSTLAB_VGG_WEIGHTS, or from torchvision
-(downloaded once when online). `load_vgg` keeps what it built per (weights, architecture,
-device): a second call -- the next `stylize()`, the next frame of a video -- costs nothing.
+architecture follows the file), from the file named by $NSTLAB_VGG_WEIGHTS, by default from the
+VGG-16 bundled with nstlab (the ImageNet weights with int8 convolutions, nstlab/assets/vgg16.md:
+no download, no setting), or from torchvision (VGG-19 or VGG-16, downloaded once when online).
+`load_vgg` keeps what it built per (weights, architecture, device): a second call -- the next
+`stylize()`, the next frame of a video -- costs nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import urllib.error
@@ -33,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .compact import dequantize
 from .errors import InputError, WeightsError
 
 WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
@@ -41,6 +45,9 @@ CHANNELS = (64, 128, 256, 512, 512)  # output channels per block
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 POOLINGS = ("max", "avg")
+BUNDLED_VGG = Path(__file__).parent / "assets" / "vgg16-int8.pth"  # made by tools/bundle.py vgg
+BUNDLED_SHA256 = "8f03aa62d43148dacdf8920212640ae69a8dc3d778982466cf1f7fc8b20e07d9"
+BUNDLE_FORMAT = "nstlab-vgg-int8/1"
 _CACHE: dict[tuple, tuple] = {}  # load_vgg's: (source..., device) -> (extractor, where it was put)
 _CACHE_LOCK = threading.Lock()
 
@@ -133,13 +140,13 @@ def load_vgg(weights=None, arch: str | None = None,
              device: str | torch.device = "cpu") -> VGGFeatures:
     """A `VGGFeatures` with pretrained weights, built once per (weights, arch, device) and shared.
 
-    weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, falling back to torchvision's
-    ImageNet weights for `arch` (default vgg19), downloaded once when online; or "torchvision".
-    With a file the architecture follows the file (`arch`, if given, must agree). The extractor
-    is frozen (no gradients to its weights) and shared between callers: do not modify it.
+    weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, else the bundled VGG-16 (for arch
+    None or "vgg16"), else torchvision's ImageNet weights for `arch`; or "torchvision" for
+    those (default vgg19), downloaded once when online. With a file the architecture follows
+    the file (`arch`, if given, must agree). The extractor is frozen (no gradients to its
+    weights) and shared between callers: do not modify it (`build_vgg` makes one of your own).
     """
-    if weights is None:
-        weights = os.environ.get(WEIGHTS_ENV) or "torchvision"
+    weights = _source(weights, arch)
     device = torch.device(device)
     if str(weights) == "torchvision":
         source = ("torchvision", arch or "vgg19")
@@ -159,6 +166,20 @@ def load_vgg(weights=None, arch: str | None = None,
     if arch is not None and model.arch != arch:
         raise WeightsError(f"{weights} holds {model.arch} weights, but arch={arch!r} was asked for")
     return model
+
+
+def _source(weights, arch: str | None):
+    """What `weights=None` means: $NSTLAB_VGG_WEIGHTS, else the bundled VGG-16, else torchvision."""
+    if weights is not None:
+        return weights
+    if os.environ.get(WEIGHTS_ENV):
+        return os.environ[WEIGHTS_ENV]
+    return BUNDLED_VGG if arch in (None, "vgg16") else "torchvision"
+
+
+def build_vgg(weights=None, arch: str | None = None) -> VGGFeatures:
+    """A new `VGGFeatures` of your own on the CPU (not shared); arguments as in `load_vgg`."""
+    return _build(_source(weights, arch), arch)
 
 
 def _build(weights, arch: str | None) -> VGGFeatures:
@@ -187,10 +208,18 @@ def _build(weights, arch: str | None) -> VGGFeatures:
 def _file_state(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsError(f"VGG weights file {path} does not exist")
+    if path.resolve() == BUNDLED_VGG.resolve():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != BUNDLED_SHA256:
+            raise WeightsError(f"{path}: sha256 {digest} is not the bundled VGG's {BUNDLED_SHA256}; "
+                               "reinstall nstlab")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
         raise WeightsError(f"{path}: not a loadable PyTorch state dict ({err})") from err
+    if isinstance(state, dict) and state.get("format") == BUNDLE_FORMAT:  # int8 convolutions
+        state = {f"{i}.{kind}": dequantize(packed) if kind == "weight" else packed["bias"].float()
+                 for i, packed in enumerate(state["convs"].values()) for kind in ("weight", "bias")}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
     return _features_only(state)

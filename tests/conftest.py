@@ -1,6 +1,7 @@
-"""Shared fixtures. Assets from the shared folder (real VGG-16 weights, sample images) are found
-through $NSTLAB_SHARED, defaulting to ../shared beside the checkout; tests that need them skip
-with the reason when they are absent."""
+"""Shared fixtures. The real VGG-16 and the sample images ship with nstlab, so the real-weight
+tests run everywhere. Assets from the shared folder (full-size originals, training photos) are
+found through $NSTLAB_SHARED, defaulting to ../shared beside the checkout; tests that need them
+skip with the reason when they are absent."""
 
 import os
 from pathlib import Path
@@ -9,7 +10,7 @@ import pytest
 import torch
 from torchvision.models.vgg import cfgs, make_layers
 
-from nstlab.vgg import VGGFeatures, load_vgg
+from nstlab.vgg import BUNDLED_VGG, VGGFeatures, load_vgg
 
 SHARED = Path(os.environ.get("NSTLAB_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 WEIGHTS = SHARED / "weights" / "vgg16-imagenet-features.pth"
@@ -19,7 +20,7 @@ IMAGES = SHARED / "images"
 @pytest.fixture(autouse=True)
 def _no_user_settings(monkeypatch, tmp_path):
     """Tests see no user configuration and never touch the user's caches."""
-    for name in ("NSTLAB_DATA", "NSTLAB_VGG_WEIGHTS"):
+    for name in ("NSTLAB_DATA", "NSTLAB_VGG_WEIGHTS", "NSTLAB_PHOTOS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NSTLAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
@@ -27,9 +28,8 @@ def _no_user_settings(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def real_weights() -> Path:
-    if not WEIGHTS.is_file():
-        pytest.skip(f"real VGG-16 weights not found at {WEIGHTS} (set NSTLAB_SHARED)")
-    return WEIGHTS
+    """The bundled ImageNet VGG-16 (int8 convolutions): in every installation."""
+    return BUNDLED_VGG
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import IMAGES, WEIGHTS
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("NSTLAB_CHROMIUM", "/usr/bin/chromium"))
@@ -115,10 +114,6 @@ def lab(tmp_path_factory):
                JUPYTER_CONFIG_DIR=str(base / "config"),
                JUPYTER_DATA_DIR=str(base / "data"), IPYTHONDIR=str(base / "ipython"))
     env[marker.split("=")[0]] = marker.split("=")[1]
-    if WEIGHTS.is_file():
-        env["NSTLAB_VGG_WEIGHTS"] = str(WEIGHTS)
-    if IMAGES.is_dir():
-        env["NSTLAB_DATA"] = str(IMAGES)
     port = _free_port()
     cmd = [
         sys.executable, "-m", "jupyter", "lab",

@@ -7,7 +7,7 @@ from PIL import Image
 from nstlab.cli import main
 
 
-def test_stylize_end_to_end(tmp_path, data_dir, real_weights, capsys):
+def test_stylize_end_to_end(tmp_path, real_weights, capsys):
     out = tmp_path / "out.png"
     code = main(["stylize", "tubingen", "starry_night", "-o", str(out), "--size", "64", "--steps", "5",
                  "--weights", str(real_weights), "--style-layers", "relu1_1", "relu2_1:2", "relu3_1",
@@ -17,7 +17,7 @@ def test_stylize_end_to_end(tmp_path, data_dir, real_weights, capsys):
     assert "5 steps" in capsys.readouterr().out
 
 
-def test_python_dash_m_with_weights_from_environment(tmp_path, data_dir, real_weights, monkeypatch):
+def test_python_dash_m_with_weights_from_environment(tmp_path, real_weights, monkeypatch):
     monkeypatch.setenv("NSTLAB_VGG_WEIGHTS", str(real_weights))
     style = tmp_path / "style.png"
     Image.new("RGB", (40, 30), "orange").save(style)
@@ -35,7 +35,7 @@ def test_python_dash_m_with_weights_from_environment(tmp_path, data_dir, real_we
     (["tubingen", "starry_night", "--style-weight", "-1"], "style_weight"),
     (["tubingen", "starry_night", "--size", "64,128", "--steps", "1,2,3"], "2 sizes but 3 step counts"),
 ])
-def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, data_dir, real_weights, capsys, args,
+def test_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, real_weights, capsys, args,
                                                          message):
     out = tmp_path / "out.png"
     code = main(["stylize", *args, "-o", str(out), "--weights", str(real_weights), "-q"])

@@ -5,7 +5,33 @@ import pytest
 import torch
 
 from nstlab import samples
-from nstlab.samples import SAMPLES, SampleError, load_sample, resolve_image, sample_path
+from nstlab.samples import (
+    BUNDLE_DIR,
+    SAMPLE_SIDE,
+    SAMPLES,
+    SampleError,
+    download_sample,
+    is_original,
+    load_sample,
+    resolve_image,
+    sample_path,
+)
+
+
+def test_every_sample_is_bundled_small_and_works_with_no_setting():
+    for name in SAMPLES:
+        path = sample_path(name)
+        assert path == BUNDLE_DIR / f"{name}.jpg" and not is_original(path)
+        assert path.stat().st_size < 120_000
+        image = load_sample(name)
+        assert max(image.shape[-2:]) == SAMPLE_SIDE
+    total = sum(p.stat().st_size for p in BUNDLE_DIR.glob("*.jpg"))
+    assert total < 1_000_000
+
+
+def test_enlarging_a_bundled_sample_warns():
+    with pytest.warns(UserWarning, match="bundled at 512 px"):
+        load_sample("tubingen", 1024)
 
 
 def test_registry_hashes_match_the_shared_files(data_dir):
@@ -27,8 +53,7 @@ def test_offline_folder(data_dir):
 
 def test_offline_folder_missing_or_corrupt_file(tmp_path, monkeypatch, data_dir):
     monkeypatch.setenv("NSTLAB_DATA", str(tmp_path))
-    with pytest.raises(SampleError, match="does not exist"):
-        sample_path("tubingen")
+    assert sample_path("tubingen") == BUNDLE_DIR / "tubingen.jpg"  # not in the folder: the bundled copy
     (tmp_path / "tubingen.jpg").write_bytes(b"not the photo")
     with pytest.raises(SampleError, match="sha256"):
         sample_path("tubingen")
@@ -49,7 +74,7 @@ def test_download_goes_through_pooch_with_the_hash(monkeypatch, tmp_path):
         return str(tmp_path / fname)
 
     monkeypatch.setattr(samples.pooch, "retrieve", fake_retrieve)
-    assert sample_path("the_scream") == tmp_path / "the_scream.jpg"
+    assert download_sample("the_scream") == tmp_path / "the_scream.jpg"
     assert calls["known_hash"] == "sha256:" + SAMPLES["the_scream"].sha256
     assert calls["url"] == SAMPLES["the_scream"].url
     assert calls["path"] == str(tmp_path / "cache")  # $NSTLAB_CACHE, set by conftest
@@ -60,10 +85,32 @@ def test_download_failure_says_what_to_do(monkeypatch):
         raise ConnectionError("Name or service not known")
 
     monkeypatch.setattr(samples.pooch, "retrieve", offline)
-    with pytest.raises(SampleError, match="NSTLAB_DATA"):
-        sample_path("tubingen")
+    with pytest.raises(SampleError, match="bundled copy"):
+        download_sample("tubingen")
     with pytest.raises(SampleError, match="no download URL"):
-        sample_path("great_wave")
+        download_sample("great_wave")
+    assert sample_path("tubingen") == BUNDLE_DIR / "tubingen.jpg"  # loading never downloads
+
+
+def test_a_downloaded_original_is_used_once_it_is_there(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("NSTLAB_DATA")
+    cache = tmp_path / "cache"  # $NSTLAB_CACHE, set by conftest
+    cache.mkdir(exist_ok=True)
+    shutil.copy(data_dir / "starry_night.jpg", cache)
+    assert sample_path("starry_night") == cache / "starry_night.jpg"
+    assert load_sample("starry_night").shape[-1] == 1024
+    (cache / "starry_night.jpg").write_bytes(b"half a file")
+    with pytest.raises(SampleError, match="sha256"):
+        sample_path("starry_night")
+
+
+def test_a_damaged_bundled_copy_is_refused(monkeypatch, tmp_path):
+    bad = tmp_path / "bundle"
+    bad.mkdir()
+    (bad / "udnie.jpg").write_bytes(b"junk")
+    monkeypatch.setattr(samples, "BUNDLE_DIR", bad)
+    with pytest.raises(SampleError, match="reinstall"):
+        sample_path("udnie")
 
 
 def test_resolve_prefers_an_existing_path(tmp_path, monkeypatch):

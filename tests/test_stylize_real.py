@@ -20,7 +20,7 @@ def layout_correlation(a, b):
     return (a @ b / (a.norm() * b.norm())).item()
 
 
-def test_style_loss_falls_and_content_stays_recognizable(real_vgg, data_dir):
+def test_style_loss_falls_and_content_stays_recognizable(real_vgg):
     result = stylize("tubingen", "starry_night", extractor=real_vgg, size=128, steps=60,
                      device="cpu", progress=False)
     first, last = result.history[0], result.history[-1]
@@ -33,7 +33,7 @@ def test_style_loss_falls_and_content_stays_recognizable(real_vgg, data_dir):
     assert (result.image - content).abs().mean() > 0.05  # measured: 0.094
 
 
-def test_weight_changed_mid_run_takes_effect(real_vgg, data_dir):
+def test_weight_changed_mid_run_takes_effect(real_vgg):
     def run(change):
         transfer = StyleTransfer("tubingen", "starry_night", real_vgg, device="cpu")
         callback = (lambda s: s.step == 15 and transfer.update(style_weight=0.3)) if change else None
@@ -50,7 +50,7 @@ FACTORS = {"relu1_1": 1e-2, "relu2_1": 10.0, "relu3_1": 1e3, "relu4_1": 0.1, "re
 
 
 @pytest.mark.parametrize("optimizer, tolerance", [("adam", 1e-4), ("lbfgs", 5e-3)])
-def test_default_weights_do_not_depend_on_feature_scale(real_vgg, data_dir, optimizer, tolerance):
+def test_default_weights_do_not_depend_on_feature_scale(real_vgg, optimizer, tolerance):
     """Every layer's activations rescaled by 1e-2 ... 1e4 (Caffe vs torchvision VGGs differ by
     such factors): the defaults give the same image. L-BFGS amplifies float rounding a little."""
     kwargs = dict(size=64, steps=20, device="cpu", progress=False, optimizer=optimizer)
@@ -60,13 +60,13 @@ def test_default_weights_do_not_depend_on_feature_scale(real_vgg, data_dir, opti
     assert scaled.history[-1]["loss"] == pytest.approx(plain.history[-1]["loss"], rel=1e-2)
 
 
-def test_texture_synthesis_from_noise(real_vgg, data_dir):
+def test_texture_synthesis_from_noise(real_vgg):
     transfer = StyleTransfer(None, "starry_night", real_vgg, device="cpu")  # no content term
     result = transfer.run(40, 64, init="noise", progress=False)
     assert style_total(result.history[0]) / style_total(result.history[-1]) > 10
 
 
-def test_bfloat16_drift_is_small(real_vgg, data_dir):
+def test_bfloat16_drift_is_small(real_vgg):
     kwargs = dict(size=64, steps=20, device="cpu", progress=False, optimizer="adam")
     full = stylize("tubingen", "starry_night", extractor=real_vgg, **kwargs)
     half = stylize("tubingen", "starry_night", extractor=real_vgg, precision="bfloat16", **kwargs)

@@ -2,7 +2,7 @@ import urllib.error
 
 import pytest
 import torch
-from conftest import torchvision_features
+from conftest import WEIGHTS, torchvision_features
 
 from nstlab import vgg
 from nstlab.errors import InputError
@@ -130,9 +130,34 @@ def test_offline_without_weights_says_how_to_provide_them(monkeypatch):
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)  # TORCH_HOME is empty (conftest)
     with pytest.raises(WeightsError) as err:
-        load_vgg(arch="vgg16")
+        load_vgg(arch="vgg19")  # torchvision's: the bundled network is a VGG-16
     message = str(err.value)
-    assert "NSTLAB_VGG_WEIGHTS" in message and "--weights" in message and "vgg16" in message
+    assert "NSTLAB_VGG_WEIGHTS" in message and "--weights" in message and "vgg19" in message
+    with pytest.raises(WeightsError):
+        load_vgg("torchvision", arch="vgg16")
+
+
+def test_the_bundled_vgg16_is_the_default_and_is_hash_checked(monkeypatch, tmp_path):
+    assert load_vgg() is load_vgg(arch="vgg16") is load_vgg(vgg.BUNDLED_VGG)
+    assert load_vgg().arch == "vgg16" and vgg.BUNDLED_VGG.stat().st_size < 16e6
+    damaged = tmp_path / "vgg16-int8.pth"
+    damaged.write_bytes(vgg.BUNDLED_VGG.read_bytes()[:-10] + b"0123456789")
+    monkeypatch.setattr(vgg, "BUNDLED_VGG", damaged)
+    with pytest.raises(WeightsError, match="reinstall"):
+        load_vgg()
+
+
+def test_the_bundled_vgg16_is_the_float32_network_within_int8_rounding(real_weights):
+    shared = WEIGHTS  # the float32 weights it was made from, where present
+    if not shared.is_file():
+        pytest.skip(f"the float32 VGG-16 is not at {shared} (set NSTLAB_SHARED)")
+    from nstlab.losses import content_loss
+
+    image = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        layers = ["relu1_1", "relu5_1"]
+        a, b = load_vgg(shared)(image, layers), load_vgg(real_weights)(image, layers)
+    assert content_loss(b["relu1_1"], a["relu1_1"]) < 1e-4 and content_loss(b["relu5_1"], a["relu5_1"]) < 2e-3
 
 
 def test_real_weights_load(real_weights):

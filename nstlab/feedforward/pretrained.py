@@ -5,7 +5,9 @@ A model file is a dict saved with `torch.save`: {"format": 1, "kind": "transform
 size; the outputs differ from float32 by well under one 8-bit grey level), "quantized": convolution
 weights stored as int8 with one float16 scale per output channel (save_model(int8=True): a quarter
 of float32), "card": what it was trained on and how}. AdaIN files carry the VGG encoder layers they
-were trained with (conv1_1 ... conv4_1), so a decoder always meets the features it learned to invert.
+were trained with (conv1_1 ... conv4_1), so a decoder always meets the features it learned to invert
+-- unless they are the bundled VGG-16's (config "encoder": "vgg16-bundled"): then that file serves
+as the encoder, and the weights ship once.
 
 `load_model(name_or_path)` rebuilds the network in float32 and eval mode. A name from `MODELS`
 loads the file shipped inside the package after checking its sha256; a path loads any file (pass
@@ -20,12 +22,14 @@ from pathlib import Path
 
 import torch
 
+from ..compact import dequantize, quantize
 from ..errors import InputError, ModelError
-from ..vgg import VGGFeatures
+from ..vgg import BUNDLED_VGG, VGGFeatures, build_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
 
 FORMAT = 1
+BUNDLED_ENCODER = "vgg16-bundled"  # an AdaIN file whose encoder is the bundled VGG-16
 MODELS_DIR = Path(__file__).parent / "models"
 
 
@@ -52,19 +56,24 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
                "conditional instance norm, 6 styles: starry_night, the_scream, great_wave, udnie, "
                "kandinsky, woman_with_hat"),
     Pretrained("adain", "adain.pth",
-               "0efa6f6e671e4ce88fcf3f27010de5d139289655a5f242395e541d1cf4c00564",
-               "AdaIN: VGG-16 encoder to relu4_1 + decoder (int8 weights); any style image"),
+               "a86b7f2e7d2720d69c21027e6f9b8ff53b0e6cb21c58c17c71051d438f5406d8",
+               "AdaIN: the bundled VGG-16 to relu4_1 + decoder (int8 weights); any style image"),
 ]}
 
 
-def save_model(model, path, *, styles, card: dict | None = None, int8: bool = False) -> Path:
+def save_model(model, path, *, styles, card: dict | None = None, int8: bool = False,
+               bundled_encoder: bool = False) -> Path:
     """Write `model` (a TransformerNet or AdaIN) compactly; returns the path. int8: convolution
-    weights as int8 with a scale per output channel (symmetric: w ~ q * max|w| / 127)."""
+    weights as int8 with a scale per output channel (symmetric: w ~ q * max|w| / 127).
+    bundled_encoder (AdaIN trained with the bundled VGG-16's weights): leave the encoder out; the
+    file then loads with the bundled VGG as its encoder instead of carrying a copy."""
     if isinstance(model, AdaIN):
         kind = "adain"
         unused = set(_unused_encoder_keys(model.encoder))
-        state = {k: v for k, v in model.state_dict().items() if k not in unused}
-        config = {"arch": model.encoder.arch, "width": model.decoder.width}
+        state = {k: v for k, v in model.state_dict().items()
+                 if k not in unused and not (bundled_encoder and k.startswith("encoder."))}
+        config = {"arch": model.encoder.arch, "width": model.decoder.width,
+                  "encoder": BUNDLED_ENCODER if bundled_encoder else "carried"}
     elif isinstance(model, TransformerNet):
         kind, state, config = "transformer", model.state_dict(), model.config()
     else:
@@ -72,10 +81,7 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
     quantized = {}
     if int8:
         for key in [k for k, v in state.items() if v.dim() == 4]:  # (C_out, C_in, kh, kw)
-            w = state.pop(key).float()
-            scale = w.abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127  # (C_out,)
-            quantized[key] = {"q": torch.round(w / scale[:, None, None, None]).to(torch.int8),
-                              "scale": scale.half()}
+            quantized[key] = quantize(state.pop(key), torch.float16)
     state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,14 +114,19 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state"].items()}
     for key, packed in data.get("quantized", {}).items():
-        state[key] = packed["q"].float() * packed["scale"].float()[:, None, None, None]
+        state[key] = dequantize(packed)
     if data["kind"] == "transformer":
         model = TransformerNet(**data["config"])
         model.load_state_dict(state)
     else:
-        model = AdaIN(VGGFeatures(data["config"]["arch"]), Decoder(width=data["config"]["width"]))
+        config = data["config"]
+        bundled = config.get("encoder") == BUNDLED_ENCODER
+        encoder = build_vgg(BUNDLED_VGG) if bundled else VGGFeatures(config["arch"])
+        model = AdaIN(encoder, Decoder(width=config["width"]))
         missing, unexpected = model.load_state_dict(state, strict=False)
         unused = set(_unused_encoder_keys(model.encoder))  # layers after relu4_1, and constants
+        if bundled:
+            unused |= {k for k in missing if k.startswith("encoder.")}
         if unexpected or set(missing) - unused:
             raise ModelError(f"{path}: weights do not fit the AdaIN network "
                              f"(unexpected {unexpected}, missing {sorted(set(missing) - unused)})")

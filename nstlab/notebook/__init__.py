@@ -29,9 +29,10 @@ from pathlib import Path
 import torch
 
 from ..device import default_device
-from ..errors import SampleError
-from ..samples import CACHE_ENV, DATA_ENV
-from ..vgg import WEIGHTS_ENV
+from ..errors import NstlabError, SampleError
+from ..images import resize, save_image
+from ..samples import DATA_ENV, SAMPLE_SIDE, SAMPLES, cache_dir, is_original, load_sample, sample_path
+from ..vgg import WEIGHTS_ENV, load_vgg
 
 FAST_ENV = "NSTLAB_FAST"
 PHOTOS_ENV = "NSTLAB_PHOTOS"
@@ -48,8 +49,9 @@ def pick(normal, fast_value):
 
 
 def check_setup() -> dict[str, str]:
-    """Print and return what this notebook runs on: versions, device, where weights and images
-    come from. Raises nothing: a missing piece is reported with what to do."""
+    """Check what this notebook runs on -- versions, device, that the VGG weights load and that
+    the sample images are there -- and print it. Raises nothing: a missing piece is reported
+    ("PROBLEM: ...") with what to do; `info["ok"]` says whether all is well."""
     import ipywidgets
     import torchvision
 
@@ -59,26 +61,65 @@ def check_setup() -> dict[str, str]:
         "torchvision": torchvision.__version__,
         "ipywidgets": ipywidgets.__version__,
         "device": str(default_device()),
-        "VGG weights": os.environ.get(WEIGHTS_ENV) or "torchvision VGG-19 (downloaded once, 548 MB)",
-        "sample images": os.environ.get(DATA_ENV) or f"downloaded once (cache: ${CACHE_ENV} or the default)",
         "fast mode": "on" if fast() else "off",
     }
+    ok = True
+    try:
+        vgg = load_vgg()
+        where = os.environ.get(WEIGHTS_ENV) or "bundled with nstlab"
+        info["VGG weights"] = f"loaded: {vgg.arch}, {where}"
+    except NstlabError as err:
+        ok, info["VGG weights"] = False, f"PROBLEM: {err}"
+    try:
+        paths = [sample_path(name) for name in SAMPLES]
+        originals = sum(map(is_original, paths))
+        info["sample images"] = (f"found: {len(paths)} ({originals} full-size originals, "
+                                 f"{len(paths) - originals} bundled at up to {SAMPLE_SIDE} px)")
+    except NstlabError as err:
+        ok, info["sample images"] = False, f"PROBLEM: {err}"
+    info["training photos"] = (os.environ.get(PHOTOS_ENV)
+                               or "crops of the bundled photo (or BSDS500 under $NSTLAB_DATA; "
+                                  f"set {PHOTOS_ENV} for your own)")
     width = max(map(len, info))
     for key, value in info.items():
         print(f"{key:>{width}}: {value}")
+    info["ok"] = ok
     return info
 
 
 def photos_folder() -> Path:
-    """A folder of photos to train feedforward networks on: $NSTLAB_PHOTOS, else the BSDS500
-    training photos under $NSTLAB_DATA (content/bsds500/train). Raises with what to set."""
+    """A folder of photos to train feedforward networks on: $NSTLAB_PHOTOS; else the BSDS500
+    training photos under $NSTLAB_DATA (content/bsds500/train) when they are there; else crops of
+    the bundled Tuebingen photo, made once (enough to watch a network learn, too few to
+    generalize: point $NSTLAB_PHOTOS at a few hundred photos for that)."""
     if os.environ.get(PHOTOS_ENV):
         folder = Path(os.environ[PHOTOS_ENV]).expanduser()
-    elif os.environ.get(DATA_ENV):
+        if not folder.is_dir():
+            raise SampleError(f"{folder}: no such folder ({PHOTOS_ENV} should name a folder of photos)")
+        return folder
+    if os.environ.get(DATA_ENV):
         folder = Path(os.environ[DATA_ENV]).expanduser() / "content" / "bsds500" / "train"
-    else:
-        raise SampleError(f"set {PHOTOS_ENV} to a folder of photos (any few hundred will do, "
-                          f"e.g. the BSDS500 or COCO images) to train networks")
-    if not folder.is_dir():
-        raise SampleError(f"{folder}: no such folder (set {PHOTOS_ENV} to a folder of photos)")
+        if folder.is_dir():
+            return folder
+    return _crops_of_the_photo()
+
+
+def _crops_of_the_photo(count: int = 32, side: int = 160) -> Path:
+    """`count` random square crops (random scale, position and mirroring) of the bundled photo."""
+    folder = Path(cache_dir()) / f"photos-tubingen-{count}x{side}"
+    if len(list(folder.glob("*.png"))) == count:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    photo = load_sample("tubingen")  # (1, 3, H, W)
+    generator = torch.Generator().manual_seed(0)
+    for i in range(count):
+        crop = int(min(photo.shape[-2:]) * (0.4 + 0.6 * torch.rand((), generator=generator).item()))
+        top = torch.randint(0, photo.shape[-2] - crop + 1, (), generator=generator).item()
+        left = torch.randint(0, photo.shape[-1] - crop + 1, (), generator=generator).item()
+        image = resize(photo[..., top:top + crop, left:left + crop], side)
+        if i % 2:
+            image = image.flip(-1)
+        save_image(image, folder / f"crop-{i:02d}.png")
+    print(f"training photos: {count} crops of the bundled Tuebingen photo in {folder} "
+          f"(set {PHOTOS_ENV} to a folder of your own photos for a real data set)")
     return folder

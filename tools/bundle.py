@@ -1,0 +1,92 @@
+"""Make the files nstlab carries inside the package, reproducibly, from their sources.
+
+    python tools/bundle.py vgg SOURCE.pth        -> nstlab/assets/vgg16-int8.pth
+    python tools/bundle.py samples FOLDER        -> nstlab/assets/samples/*.jpg
+
+`vgg`: the ImageNet VGG-16 convolution weights (torchvision's `vgg16().features` layout, e.g. the
+Caffe release converted to PyTorch, CC BY 4.0, Simonyan & Zisserman) as int8 with one float32
+scale per output channel and float32 biases (nstlab.compact). `samples`: every sample of
+nstlab.samples.SAMPLES found under FOLDER (the same layout as $NSTLAB_DATA, checked against its
+sha256), resized to at most 512 px on the longest side and re-encoded as JPEG (quality 88).
+Each prints the sha256 of what it read and of what it wrote; put the new hashes into
+nstlab/vgg.py (BUNDLED_SHA256) and nstlab/samples.py (Sample.bundled_sha256).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nstlab.compact import quantize  # noqa: E402
+from nstlab.images import load_image, resize, to_pil  # noqa: E402
+from nstlab.samples import SAMPLE_SIDE, SAMPLES  # noqa: E402
+from nstlab.vgg import BUNDLE_FORMAT, BUNDLED_VGG, load_vgg  # noqa: E402
+
+SAMPLES_DIR = ROOT / "nstlab" / "assets" / "samples"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def bundle_vgg(source: Path) -> None:
+    extractor = load_vgg(source)
+    if extractor.arch != "vgg16":
+        sys.exit(f"{source}: holds {extractor.arch}; the bundled network is VGG-16")
+    convs = {name: {**quantize(conv.weight), "bias": conv.bias.detach().float().clone()}
+             for name, conv in extractor.convs.items()}
+    buffer = io.BytesIO()
+    torch.save({"format": BUNDLE_FORMAT, "arch": "vgg16", "source_sha256": sha256(source.read_bytes()),
+                "convs": convs}, buffer)
+    BUNDLED_VGG.parent.mkdir(parents=True, exist_ok=True)
+    BUNDLED_VGG.write_bytes(buffer.getvalue())
+    print(f"read  {source}  sha256 {sha256(source.read_bytes())}")
+    print(f"wrote {BUNDLED_VGG.relative_to(ROOT)}  {len(buffer.getvalue()) / 1e6:.1f} MB  "
+          f"sha256 {sha256(buffer.getvalue())}")
+
+
+def bundle_samples(folder: Path) -> None:
+    SAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+    total = 0
+    for sample in SAMPLES.values():
+        path = folder / sample.path
+        data = path.read_bytes()
+        if sha256(data) != sample.sha256:
+            sys.exit(f"{path}: sha256 {sha256(data)} is not the sample's {sample.sha256}")
+        image = load_image(path)
+        if max(image.shape[-2:]) > SAMPLE_SIDE:
+            image = resize(image, SAMPLE_SIDE)
+        buffer = io.BytesIO()
+        to_pil(image).save(buffer, format="JPEG", quality=88, optimize=True)
+        out = SAMPLES_DIR / f"{sample.name}.jpg"
+        out.write_bytes(buffer.getvalue())
+        total += len(buffer.getvalue())
+        w, h = Image.open(out).size
+        print(f"{sample.name:16} {w}x{h}  {len(buffer.getvalue()) / 1e3:5.0f} kB  "
+              f"sha256 {sha256(buffer.getvalue())}")
+    print(f"{len(SAMPLES)} samples, {total / 1e3:.0f} kB in all")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="what", required=True)
+    commands.add_parser("vgg").add_argument("source", type=Path)
+    commands.add_parser("samples").add_argument("folder", type=Path)
+    args = parser.parse_args()
+    if args.what == "vgg":
+        bundle_vgg(args.source)
+    else:
+        bundle_samples(args.folder)
+
+
+if __name__ == "__main__":
+    main()
