@@ -25,10 +25,10 @@ from PIL import Image
 
 from . import __version__
 from .color import MODES as COLOR_MODES
-from .device import PRECISIONS
+from .device import PRECISIONS, default_device
 from .errors import DivergenceError, ImageError, NstlabError
 from .feedforward import MODELS, TrainConfig, apply
-from .feedforward.recipes import KINDS, train_model
+from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
 from .gatys import INITS, OPTIMIZERS, stylize
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
 from .notebook.builder import build
@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arch", choices=("vgg16", "vgg19"), default=None,
                    help="architecture for torchvision weights (a file decides its own)")
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="bfloat16 (CPU) or float16 (CUDA) autocast: about 2x faster")
+                   help="bfloat16 (CPU, about 1.6x faster) or float16 (CUDA) autocast")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -132,12 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", type=Path, required=True, help="the trained model file (.pth)")
     t.add_argument("--norm", choices=("instance", "batch"), default="instance", help="johnson only")
     t.add_argument("--width", type=float, default=None,
-                   help="network width (johnson/cin: channels of the first layer, default 32; "
-                        "adain: decoder width factor, default 1)")
+                   help="network width (johnson/cin: channels of the first layer; adain: decoder width "
+                        "factor); default: the recipe for the device (see --steps)")
     train_defaults = TrainConfig()
-    t.add_argument("--steps", type=int, default=train_defaults.steps)
+    recipes = "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in r.items()) for d, r in RECIPES.items())
+    t.add_argument("--steps", type=int, default=None, help=f"default by device: {recipes}")
     t.add_argument("--batch", type=int, default=train_defaults.batch)
-    t.add_argument("--crop", type=int, default=train_defaults.crop, help="training crop size in pixels")
+    t.add_argument("--crop", type=int, default=None, help="training crop size in pixels (default: by device)")
     t.add_argument("--lr", type=_number, default=train_defaults.lr)
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
@@ -155,7 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("model", help="model file or shipped model name (see `nstlab models`)")
     a.add_argument("image", help="content image: a path or a sample name")
     a.add_argument("-o", "--output", type=Path, required=True)
-    a.add_argument("--size", type=int, default=None, help="longest side (default: the image's own size)")
+    a.add_argument("--size", type=int, default=None,
+                   help="longest side of the result and the style images (default: the photo's, <= 1024)")
     a.add_argument("--style", default=None,
                    help="cin: style name(s) or index(es); adain: style image(s); several comma-separated")
     a.add_argument("--mix", type=_numbers, default=None,
@@ -228,10 +230,17 @@ def _train(args) -> int:
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():  # under torchrun
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    config = TrainConfig(steps=args.steps, batch=args.batch, crop=args.crop, lr=args.lr, seed=args.seed)
+    device = default_device(args.device)
+    recipe = recipe_for(args.kind, device)
+    chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in recipe.items()}
+    if any(getattr(args, k) is None for k in recipe):
+        print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
+              + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
+    config = TrainConfig(steps=chosen["steps"], batch=args.batch, crop=chosen["crop"], lr=args.lr,
+                         seed=args.seed)
     card = train_model(args.kind, args.content, args.style, args.output, weights=args.weights, config=config,
-                       run_dir=args.run_dir, resume=args.resume, progress=not args.quiet, device=args.device,
-                       width=args.width, norm=args.norm, content_weight=args.content_weight,
+                       run_dir=args.run_dir, resume=args.resume, progress=not args.quiet, device=device,
+                       width=chosen["width"], norm=args.norm, content_weight=args.content_weight,
                        style_weight=args.style_weight, tv_weight=args.tv_weight)
     if dist.is_initialized():
         rank = dist.get_rank()

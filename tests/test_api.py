@@ -123,3 +123,25 @@ def test_masks_load_from_stacks_and_8_bit_arrays():
     assert torch.equal(load_masks([as_bytes], 1, (8, 8))[0, 0], left[0])
     with pytest.raises(nstlab.InputError, match=r"\[0, 1\]"):
         load_masks([left[0] * 2], 1, (8, 8))
+
+
+def test_apply_keeps_a_big_photo_to_a_laptop_size():
+    from nstlab.feedforward.apply import MAX_SIDE
+
+    big = torch.rand(1, 3, 600, 1500)
+    with pytest.warns(UserWarning, match=f"{MAX_SIDE} px"):
+        result = nstlab.apply(TransformerNet(width=4, blocks=0), big)
+    assert max(result.image.shape[-2:]) == MAX_SIDE
+    assert nstlab.apply(TransformerNet(width=4, blocks=0), big, size=200).image.shape[-1] == 200
+
+
+def test_float16_on_the_cpu_is_refused(random_vgg):
+    with pytest.raises(nstlab.InputError, match="bfloat16"):
+        nstlab.StyleTransfer(stripes(16), stripes(16), random_vgg, device="cpu", precision="float16")
+
+
+def test_training_recipes_fit_the_device():
+    from nstlab.feedforward.recipes import recipe_for
+
+    assert recipe_for("johnson", "cpu") == {"steps": 700, "crop": 128, "width": 16}
+    assert recipe_for("adain", "cpu")["width"] == 0.5 and recipe_for("johnson", "cuda")["crop"] == 256

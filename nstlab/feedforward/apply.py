@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import numbers
 import time
+import warnings
 
 import torch
 
 from .. import color
 from ..device import default_device, device_of, on
 from ..errors import InputError
+from ..images import resize
 from ..mixing import as_list, composite, load_masks, mix_weights, one_of
 from ..result import Result
 from ..samples import resolve_image
 from .adain import AdaIN
 from .johnson import TransformerNet
 from .pretrained import load_model
+
+MAX_SIDE = 1024  # without size=, larger photos are stylized at this longest side (with a warning)
 
 
 @torch.no_grad()
@@ -37,18 +41,26 @@ def apply(model, content, style=None, *, size: int | None = None, mix=None, mask
     model: a shipped model's name (`nstlab models`), a model file, or a loaded network (used as
     it is: not moved, its train/eval mode kept; a copy runs on another `device`).
     content: a path, sample name, PIL image, array or tensor; size: its longest side, and the
-    style images' (default: as they are). style: AdaIN: a style image or a list of them; a
-    conditional network: a style name or index, or a list of them (default: all its styles when
-    `mix` or `masks` are given, else the first); a one-style network: nothing. mix: one weight per
-    listed style (normalized). masks: one per style, region k takes style k (for a conditional
-    network the outputs are composited; where the masks cover less than 1 the photo shows).
+    style images' (default: the photo's own, at most MAX_SIDE = 1024 px: a 12 MP photo at full
+    size takes minutes and gigabytes, and the strokes come out tiny). style: AdaIN: a style
+    image or a list of them; a conditional network: a style name or index, or a list of them
+    (default: all its styles when `mix` or `masks` are given, else the first); a one-style
+    network: nothing. mix: one weight per listed style (normalized). masks: one per style,
+    region k takes style k (for a conditional network the outputs are composited; where the
+    masks cover less than 1 the photo shows).
     alpha (AdaIN): 0 = the photo, 1 = full style. preserve_color: True / "histogram" or
     "luminance" (see `nstlab.color`).
     """
     began = time.perf_counter()
     net = model if isinstance(model, torch.nn.Module) else load_model(model)
     net = on(net, device_of(net) if device is None else default_device(device))
-    image = resolve_image(content, size).to(device_of(net))
+    image = resolve_image(content, size)
+    if size is None and max(image.shape[-2:]) > MAX_SIDE:
+        warnings.warn(f"the photo is {image.shape[-1]}x{image.shape[-2]}: stylizing at {MAX_SIDE} px on the "
+                      "longest side (size= / --size for another size)", stacklevel=2)
+        image = resize(image, MAX_SIDE)
+    size = size or max(image.shape[-2:])  # the style images at the photo's size
+    image = image.to(device_of(net))
     mode = color.color_mode(preserve_color)
     one_of(mix, masks)
     was_training = net.training

@@ -29,6 +29,18 @@ from .pretrained import save_model
 from .train import TrainConfig, train
 
 KINDS = ("johnson", "cin", "adain")
+# what a run costs: the CPU recipe is how the shipped networks were made (minutes on a laptop);
+# the GPU recipe is the papers' size (hours on a CPU, minutes on a GPU)
+RECIPES = {"cpu": {"steps": 700, "crop": 128, "width": 16},
+           "gpu": {"steps": 20000, "crop": 256, "width": 32}}
+
+
+def recipe_for(kind: str, device) -> dict:
+    """Default steps, crop and width for training `kind` on `device` (AdaIN: width as a factor)."""
+    recipe = dict(RECIPES["cpu" if torch.device(device).type == "cpu" else "gpu"])
+    if kind == "adain":
+        recipe["width"] = 0.5 if recipe["width"] == 16 else 1.0
+    return recipe
 
 
 def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
