@@ -24,6 +24,14 @@
 # - see the map of the notebooks that follow.
 
 # %%
+# In Colab, or a kernel without nstlab: install it first (notebooks/README.md says from where)
+import importlib.util
+
+if importlib.util.find_spec("nstlab") is None:
+    from IPython import get_ipython
+    get_ipython().run_line_magic("pip", "install --quiet " + input("nstlab from (a wheel or git+https://...): "))
+
+# %%
 import nstlab
 from nstlab import viz
 from nstlab.notebook import check_setup, pick
@@ -32,9 +40,9 @@ from nstlab.notebook.exercises import check_image_size
 info = check_setup()
 
 # %% [markdown]
-# Without internet, point nstlab at local files before starting Jupyter:
-# `NSTLAB_VGG_WEIGHTS=/path/to/vgg-features.pth` and `NSTLAB_DATA=/path/to/images`.
-# Online, the VGG weights (torchvision) and the sample images download once and are cached.
+# The check loads the network and finds the images: nstlab carries both (an ImageNet VGG-16 and
+# twelve sample images at up to 512 px), so nothing is downloaded and nothing needs setting. For
+# more -- the paper's VGG-19, full-size images, your own photos -- see the README's settings.
 #
 # ## Style transfer in one cell
 # `stylize` takes a content image and a style image (file paths or sample names) and returns a

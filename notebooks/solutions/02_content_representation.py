@@ -21,6 +21,14 @@
 # - see detail fade with depth while the layout stays.
 
 # %%
+# In Colab, or a kernel without nstlab: install it first (notebooks/README.md says from where)
+import importlib.util
+
+if importlib.util.find_spec("nstlab") is None:
+    from IPython import get_ipython
+    get_ipython().run_line_magic("pip", "install --quiet " + input("nstlab from (a wheel or git+https://...): "))
+
+# %%
 import nstlab
 from nstlab import viz
 from nstlab.notebook import pick

@@ -25,6 +25,14 @@
 # - train a small network live and compare it with Gatys' result and time.
 
 # %%
+# In Colab, or a kernel without nstlab: install it first (notebooks/README.md says from where)
+import importlib.util
+
+if importlib.util.find_spec("nstlab") is None:
+    from IPython import get_ipython
+    get_ipython().run_line_magic("pip", "install --quiet " + input("nstlab from (a wheel or git+https://...): "))
+
+# %%
 import time
 
 import torch

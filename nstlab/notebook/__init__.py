@@ -123,3 +123,15 @@ def _crops_of_the_photo(count: int = 32, side: int = 160) -> Path:
     print(f"training photos: {count} crops of the bundled Tuebingen photo in {folder} "
           f"(set {PHOTOS_ENV} to a folder of your own photos for a real data set)")
     return folder
+
+
+def _colab_widgets() -> None:
+    """In Google Colab, let ipywidgets 8 widgets render (its custom widget manager); elsewhere nothing."""
+    try:
+        from google.colab import output
+    except ImportError:
+        return
+    output.enable_custom_widget_manager()
+
+
+_colab_widgets()
