@@ -78,20 +78,30 @@ def _number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, unless it has none or its help already says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nstlab", description="Neural style transfer.")
     parser.add_argument("--version", action="version", version=f"nstlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    s = commands.add_parser("stylize", help="Gatys et al. style transfer by optimization",
-                            description="Paint CONTENT in the style of STYLE (paths or sample names).")
+    s = commands.add_parser(
+        "stylize", formatter_class=_Help, help="Gatys et al. style transfer by optimization",
+        description="Paint CONTENT in the style of STYLE (paths or sample names).")
     s.add_argument("content", help="content image: a path or a sample name (see `nstlab samples`)")
     s.add_argument("style", help="style image: a path or a sample name; several: a.jpg,b.jpg (see --mix)")
     s.add_argument("-o", "--output", required=True, type=Path, help="where to save the result (.png, .jpg)")
     s.add_argument("--size", type=_ints, default=[256],
                    help="longest side in pixels; several (256,512) run coarse-to-fine (default 256)")
     s.add_argument("--steps", type=_ints, default=[100], help="steps, or steps per size (default 100)")
-    s.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    s.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs", help="the optimizer")
     s.add_argument("--lr", type=_number, default=None,
                    help="learning rate (default: 1 for lbfgs, 0.02 for adam)")
     defaults = Settings()
@@ -99,31 +109,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"space- or comma-separated (default: {','.join(DEFAULT_CONTENT_LAYERS)})")
     s.add_argument("--style-layers", nargs="+", type=_layers, metavar="LAYER[:W]", default=None,
                    help=f"space- or comma-separated (default: {','.join(DEFAULT_STYLE_LAYERS)})")
-    s.add_argument("--content-weight", type=_number, default=defaults.content_weight)
-    s.add_argument("--style-weight", type=_number, default=defaults.style_weight)
-    s.add_argument("--tv-weight", type=_number, default=defaults.tv_weight)
+    s.add_argument("--content-weight", type=_number, default=defaults.content_weight, help="alpha")
+    s.add_argument("--style-weight", type=_number, default=defaults.style_weight, help="beta")
+    s.add_argument("--tv-weight", type=_number, default=defaults.tv_weight, help="total variation")
     s.add_argument("--style-scale", type=_number, default=1.0, help="style image size relative to the output")
     s.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
     s.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
-    s.add_argument("--init", choices=INITS, default="content")
-    s.add_argument("--pooling", choices=POOLINGS, default="max")
+    s.add_argument("--init", choices=INITS, default="content", help="the start image")
+    s.add_argument("--pooling", choices=POOLINGS, default="max", help="VGG's pooling")
     s.add_argument("--weights", default=None,
-                   help=f"VGG weights file (default: ${WEIGHTS_ENV}, else torchvision's VGG-19, downloaded)")
+                   help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16; "
+                        "--arch vgg19 without a file: torchvision's, downloaded)")
     s.add_argument("--arch", choices=("vgg16", "vgg19"), default=None,
                    help="architecture for torchvision weights (a file decides its own)")
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="bfloat16 (CPU, about 1.6x faster) or float16 (CUDA) autocast")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="for noise starts")
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    sp = commands.add_parser("samples", help="list the sample images (bundled, and where the originals are)")
+    sp = commands.add_parser(
+        "samples", formatter_class=_Help, help="list the sample images (bundled; where originals are)")
     sp.add_argument("--download", action="store_true",
                     help="download the full-size originals that have a URL (once; hash-checked)")
 
-    t = commands.add_parser("train", help="train a feedforward style network (Johnson, CIN, AdaIN)",
-                            description="Train on a folder of photos; under torchrun it runs data-parallel.")
+    t = commands.add_parser(
+        "train", formatter_class=_Help, help="train a feedforward style network (Johnson, CIN, AdaIN)",
+        description="Train on a folder of photos; under torchrun it runs data-parallel.")
     t.add_argument("kind", choices=KINDS,
                    help="johnson: one style; cin: several styles in one network; adain: any style")
     t.add_argument("--content", nargs="+", type=Path, required=True, help="folder(s) of training photos")
@@ -137,22 +150,22 @@ def build_parser() -> argparse.ArgumentParser:
     train_defaults = TrainConfig()
     recipes = "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in r.items()) for d, r in RECIPES.items())
     t.add_argument("--steps", type=int, default=None, help=f"default by device: {recipes}")
-    t.add_argument("--batch", type=int, default=train_defaults.batch)
+    t.add_argument("--batch", type=int, default=train_defaults.batch, help="photos per step")
     t.add_argument("--crop", type=int, default=None, help="training crop size in pixels (default: by device)")
-    t.add_argument("--lr", type=_number, default=train_defaults.lr)
+    t.add_argument("--lr", type=_number, default=train_defaults.lr, help="Adam's learning rate")
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
     t.add_argument("--tv-weight", type=_number, default=None)
     t.add_argument("--run-dir", type=Path, default=None, help="checkpoints and previews (default: none)")
     t.add_argument("--resume", type=Path, default=None, help="a checkpoint.pt to continue from")
     t.add_argument("--weights", default=None,
-                   help=f"VGG weights file (default: ${WEIGHTS_ENV} or torchvision)")
+                   help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")
 
-    a = commands.add_parser("apply", help="stylize an image with a trained network",
-                            description="Run a trained model (a file or a shipped model's name) on IMAGE.")
+    a = commands.add_parser("apply", formatter_class=_Help, help="stylize an image with a trained network",
+        description="Run a trained model (a file or a shipped model's name) on IMAGE.")
     a.add_argument("model", help="model file or shipped model name (see `nstlab models`)")
     a.add_argument("image", help="content image: a path or a sample name")
     a.add_argument("-o", "--output", type=Path, required=True)
@@ -169,9 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="list the shipped trained models")
 
-    n = commands.add_parser("notebooks", help="build the .ipynb notebooks from their sources",
-                            description="Write one .ipynb per notebooks/solutions/NN_*.py (jupytext): "
-                                        "student copies with the solutions cut out, or --solutions.")
+    n = commands.add_parser(
+        "notebooks", formatter_class=_Help, help="build the .ipynb notebooks from their sources",
+        description="Write one .ipynb per notebooks/solutions/NN_*.py (jupytext): "
+                    "student copies with the solutions cut out, or --solutions.")
     n.add_argument("--source", type=Path, default=Path("notebooks/solutions"))
     n.add_argument("-o", "--output", type=Path, default=Path("notebooks"))
     n.add_argument("--solutions", action="store_true", help="keep the solutions (teacher copies)")
