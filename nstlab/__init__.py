@@ -6,10 +6,12 @@ Every error derives from `NstlabError`.
 
 Where things are (the foundation imports nothing above it):
     errors    NstlabError and its subclasses
-    device    default device, reduced-precision autocast
+    device    default device, reduced-precision autocast, `on` (a module on a device, never moved)
+    compact   int8 weights with a scale per output channel (the bundled VGG-16, the AdaIN decoder)
     images    load / resize / save images as (1, 3, H, W) tensors in [0, 1]; image folders
-    samples   named sample images (downloaded or from $NSTLAB_DATA) and synthetic ones
-    vgg       the VGG-16/19 feature extractor with the paper's layer names (cached per weights)
+    samples   named sample images (bundled; originals from $NSTLAB_DATA or a download), synthetic ones
+    vgg       the VGG-16/19 feature extractor with the paper's layer names (the bundled VGG-16 by
+              default; cached per weights)
     losses    Gram matrix, content, style and total-variation losses, `Settings`, loss-part names
     mixing    several styles in one image: mixing weights and region masks
     targets   content activations and style Gram matrices, computed once
