@@ -17,7 +17,7 @@ import torch
 
 import nstlab
 from nstlab.losses import content_loss, gram_matrix, style_loss
-from nstlab.vgg import BUNDLED_VGG, build_vgg
+from nstlab.vgg import BUNDLED_VGG, load_vgg
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
 
@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=100)
     args = parser.parse_args()
-    full, bundled = build_vgg(args.float32), build_vgg(BUNDLED_VGG)
+    full, bundled = load_vgg(args.float32), load_vgg(BUNDLED_VGG)
     print(f"bundled file {BUNDLED_VGG.stat().st_size / 1e6:.1f} MB, float32 file "
           f"{args.float32.stat().st_size / 1e6:.1f} MB")
     print(f"{'image':14} {'layer':8} {'feature error':>14} {'Gram error':>11}")

@@ -31,7 +31,6 @@ from .feedforward import MODELS, TrainConfig, apply
 from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
 from .gatys import INITS, OPTIMIZERS, stylize
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
-from .notebook.builder import build
 from .samples import SAMPLES, download_sample, is_original, sample_path
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
 
@@ -124,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arch", choices=("vgg16", "vgg19"), default=None,
                    help="architecture for torchvision weights (a file decides its own)")
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="bfloat16 (CPU, about 1.6x faster) or float16 (CUDA) autocast")
+                   help="bfloat16 (CPUs with AVX-512/AMX: about 1.6x faster) or float16 (CUDA) autocast")
     s.add_argument("--seed", type=int, default=0, help="for noise starts")
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -148,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="network width (johnson/cin: channels of the first layer; adain: decoder width "
                         "factor); default: the recipe for the device (see --steps)")
     train_defaults = TrainConfig()
-    recipes = "; ".join(f"{d}: " + ", ".join(f"{k} {v}" for k, v in r.items()) for d, r in RECIPES.items())
+    recipes = "; ".join(f"{d}: steps {r['steps']}, crop {r['crop']}, width {r['width']['johnson']} "
+                        f"(adain {r['width']['adain']})" for d, r in RECIPES.items())
     t.add_argument("--steps", type=int, default=None, help=f"default by device: {recipes}")
     t.add_argument("--batch", type=int, default=train_defaults.batch, help="photos per step")
     t.add_argument("--crop", type=int, default=None, help="training crop size in pixels (default: by device)")
@@ -247,7 +247,7 @@ def _train(args) -> int:
     device = default_device(args.device)
     recipe = recipe_for(args.kind, device)
     chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in recipe.items()}
-    if any(getattr(args, k) is None for k in recipe):
+    if any(getattr(args, k) is None for k in recipe) and os.environ.get("RANK", "0") == "0":
         print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
               + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
     config = TrainConfig(steps=chosen["steps"], batch=args.batch, crop=chosen["crop"], lr=args.lr,
@@ -299,6 +299,8 @@ def _notebooks(args) -> int:
         print(f"nstlab: error: {args.source}: no such folder (run from the repository root, "
               "or pass --source)", file=sys.stderr)
         return 2
+    from .notebook.builder import build  # only this command needs the notebook layer
+
     try:
         written = build(args.source, args.output, solutions=args.solutions)
     except ImportError as err:

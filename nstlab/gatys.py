@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -82,10 +83,7 @@ class StyleTransfer:
         if content is None and style is None:
             raise InputError("give a content image, a style image, or both")
         self.device = default_device(device)
-        self.precision = check_precision(precision)
-        if precision == "float16" and self.device.type == "cpu":
-            raise InputError("float16 autocast is for CUDA GPUs and crawls on a CPU: use "
-                             "precision='bfloat16' there (about 1.6x faster than float32)")
+        self.precision = check_precision(precision, self.device)
         self.color = color.color_mode(preserve_color)
         styles = as_list(style)
         self._style_sources = [resolve_image(s) for s in styles]
@@ -183,6 +181,12 @@ class StyleTransfer:
             init = "noise"
         elif not isinstance(init, str):
             init = resolve_image(init)
+        reference = self.photo if self.photo is not None else self._style_sources[0]
+        if max(sizes) > max(reference.shape[-2:]):
+            which = "content" if self.photo is not None else "style"
+            warnings.warn(f"the {which} image is {reference.shape[-1]}x{reference.shape[-2]}: the "
+                          f"{max(sizes)} px result enlarges it (bundled samples are 512 px: `nstlab "
+                          "samples` says where originals come from)", stacklevel=2)
         lr = DEFAULT_LR[optimizer] if lr is None else lr
         self._stop.clear()
         self._go.set()

@@ -145,8 +145,10 @@ def load_sample(name: str, size: int | None = None) -> torch.Tensor:
     the bundled copy: `download_sample` or $NSTLAB_DATA give the original)."""
     path = sample_path(name)
     if size is not None and size > SAMPLE_SIDE and not is_original(path):
-        warnings.warn(f"sample {name!r} is bundled at {SAMPLE_SIDE} px and enlarged to {size} px; for the "
-                      f"full-size original run `nstlab samples --download` or set {DATA_ENV}", stacklevel=2)
+        how = ("`nstlab samples --download` fetches the original" if SAMPLES[name].url
+               else f"its original can come from a folder {DATA_ENV} points at")
+        warnings.warn(f"sample {name!r} is bundled at {SAMPLE_SIDE} px and enlarged to {size} px; {how}",
+                      stacklevel=2)
     return load_image(path, size)
 
 
@@ -171,7 +173,11 @@ def _cached_path(sample: Sample) -> Path | None:
 
 
 def _checked(path: Path, sha256: str, name: str) -> Path:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:  # the bundled copy gone (a broken install), a file we may not read
+        raise SampleError(f"sample {name!r}: cannot read {path} ({err.strerror}); reinstall nstlab "
+                          "for the bundled copy") from err
     if digest != sha256:
         raise SampleError(f"sample {name!r}: {path} does not match its sha256 {sha256} (damaged? "
                           "delete it, or reinstall nstlab for a bundled copy)")

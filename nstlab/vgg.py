@@ -144,7 +144,7 @@ def load_vgg(weights=None, arch: str | None = None,
     None or "vgg16"), else torchvision's ImageNet weights for `arch`; or "torchvision" for
     those (default vgg19), downloaded once when online. With a file the architecture follows
     the file (`arch`, if given, must agree). The extractor is frozen (no gradients to its
-    weights) and shared between callers: do not modify it (`build_vgg` makes one of your own).
+    weights) and shared between callers: do not modify it (copy.deepcopy it for one of your own).
     """
     weights = _source(weights, arch)
     device = torch.device(device)
@@ -175,11 +175,6 @@ def _source(weights, arch: str | None):
     if os.environ.get(WEIGHTS_ENV):
         return os.environ[WEIGHTS_ENV]
     return BUNDLED_VGG if arch in (None, "vgg16") else "torchvision"
-
-
-def build_vgg(weights=None, arch: str | None = None) -> VGGFeatures:
-    """A new `VGGFeatures` of your own on the CPU (not shared); arguments as in `load_vgg`."""
-    return _build(_source(weights, arch), arch)
 
 
 def _build(weights, arch: str | None) -> VGGFeatures:

@@ -218,3 +218,20 @@ def test_bad_training_settings_exit_2(photos, random_vgg_file, tmp_path, capsys)
             "--weights", str(random_vgg_file), "-q"]
     assert main([*args, "--batch", "0"]) == 2
     assert "batch must be" in capsys.readouterr().err
+
+
+def test_an_adain_file_can_use_the_bundled_encoder(tmp_path):
+    from nstlab.vgg import BUNDLED_VGG, load_vgg
+
+    model = AdaIN(load_vgg(BUNDLED_VGG), Decoder(width=0.25))
+    carried = save_model(model, tmp_path / "carried.pth", styles=[])
+    bundled = save_model(model, tmp_path / "bundled.pth", styles=[], bundled_encoder=True)
+    assert bundled.stat().st_size < 0.2 * carried.stat().st_size  # no encoder layers inside
+    assert not any(k.startswith("encoder.") for k in torch.load(bundled, weights_only=True)["state"])
+    x, s = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        a, b = load_model(carried)(x, s), load_model(bundled)(x, s)
+    assert (a - b).abs().max() < 0.02  # the same network; float16 storage rounds a little
+    with pytest.raises(InputError, match="VGG-16"):
+        save_model(AdaIN(VGGFeatures("vgg19"), Decoder(width=0.25)), tmp_path / "x.pth", styles=[],
+                   bundled_encoder=True)

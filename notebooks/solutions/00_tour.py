@@ -24,12 +24,16 @@
 # - see the map of the notebooks that follow.
 
 # %%
-# In Colab, or a kernel without nstlab: install it first (notebooks/README.md says from where)
+# In Colab, or a kernel without nstlab: install it first, from $NSTLAB_SOURCE or what you type
+# (a wheel, or git+https://... of the repository: notebooks/README.md)
 import importlib.util
+import os
 
-if importlib.util.find_spec("nstlab") is None:
+if getattr(importlib.util.find_spec("nstlab"), "origin", None) is None:  # missing, or a bare folder
+    source = os.environ.get("NSTLAB_SOURCE") or input("install nstlab from: ").strip()
+    assert source, "give a wheel file or git+https://... URL of nstlab (notebooks/README.md)"
     from IPython import get_ipython
-    get_ipython().run_line_magic("pip", "install --quiet " + input("nstlab from (a wheel or git+https://...): "))
+    get_ipython().run_line_magic("pip", f"install --quiet {source}")
 
 # %%
 import nstlab

@@ -16,6 +16,7 @@ sha256= to check it too).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ import torch
 
 from ..compact import dequantize, quantize
 from ..errors import InputError, ModelError
-from ..vgg import BUNDLED_VGG, VGGFeatures, build_vgg
+from ..vgg import BUNDLED_VGG, VGGFeatures, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
 
@@ -69,6 +70,9 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
     file then loads with the bundled VGG as its encoder instead of carrying a copy."""
     if isinstance(model, AdaIN):
         kind = "adain"
+        if bundled_encoder and model.encoder.arch != "vgg16":
+            raise InputError("bundled_encoder: the bundled VGG is a VGG-16, the encoder a "
+                             f"{model.encoder.arch}")
         unused = set(_unused_encoder_keys(model.encoder))
         state = {k: v for k, v in model.state_dict().items()
                  if k not in unused and not (bundled_encoder and k.startswith("encoder."))}
@@ -121,7 +125,10 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
     else:
         config = data["config"]
         bundled = config.get("encoder") == BUNDLED_ENCODER
-        encoder = build_vgg(BUNDLED_VGG) if bundled else VGGFeatures(config["arch"])
+        if bundled and config["arch"] != "vgg16":
+            raise ModelError(f"{path}: a bundled-encoder file must be VGG-16, not {config['arch']}")
+        # the network owns its encoder: a copy of the (cached) bundled VGG, or the layers it carries
+        encoder = copy.deepcopy(load_vgg(BUNDLED_VGG)) if bundled else VGGFeatures(config["arch"])
         model = AdaIN(encoder, Decoder(width=config["width"]))
         missing, unexpected = model.load_state_dict(state, strict=False)
         unused = set(_unused_encoder_keys(model.encoder))  # layers after relu4_1, and constants

@@ -20,8 +20,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from ..device import default_device
 from ..errors import InputError
-from ..vgg import WEIGHTS_ENV, load_vgg
+from ..vgg import BUNDLED_SHA256, WEIGHTS_ENV, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
 from .objectives import ADAIN_STYLE_WEIGHT, FEEDFORWARD_SETTINGS, AdaINObjective, PerceptualObjective
@@ -29,18 +30,18 @@ from .pretrained import save_model
 from .train import TrainConfig, train
 
 KINDS = ("johnson", "cin", "adain")
-# what a run costs: the CPU recipe is how the shipped networks were made (minutes on a laptop);
-# the GPU recipe is the papers' size (hours on a CPU, minutes on a GPU)
-RECIPES = {"cpu": {"steps": 700, "crop": 128, "width": 16},
-           "gpu": {"steps": 20000, "crop": 256, "width": 32}}
+# What a run costs. "laptop" (a CPU or Apple's MPS): the size of the shipped Johnson networks
+# (minutes; CIN and AdaIN were trained longer, see their cards); "cuda": the papers' size (hours on
+# a CPU, minutes to an hour on a GPU). Width: channels of a Johnson/CIN network's first layer, or
+# the AdaIN decoder's width factor.
+RECIPES = {"laptop": {"steps": 700, "crop": 128, "width": {"johnson": 16, "cin": 16, "adain": 0.5}},
+           "cuda": {"steps": 20000, "crop": 256, "width": {"johnson": 32, "cin": 32, "adain": 1.0}}}
 
 
 def recipe_for(kind: str, device) -> dict:
-    """Default steps, crop and width for training `kind` on `device` (AdaIN: width as a factor)."""
-    recipe = dict(RECIPES["cpu" if torch.device(device).type == "cpu" else "gpu"])
-    if kind == "adain":
-        recipe["width"] = 0.5 if recipe["width"] == 16 else 1.0
-    return recipe
+    """Default steps, crop and width for training `kind` on `device`."""
+    recipe = RECIPES["cuda" if torch.device(device).type == "cuda" else "laptop"]
+    return {"steps": recipe["steps"], "crop": recipe["crop"], "width": recipe["width"][kind]}
 
 
 def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
@@ -64,13 +65,17 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
 
 
 def train_model(kind: str, photos, styles, output, *, weights=None, config: TrainConfig | None = None,
-                run_dir=None, resume=None, progress: bool = True, device=None, **network) -> dict:
+                run_dir=None, resume=None, progress: bool = True, device=None, width=None,
+                **network) -> dict:
     """Build, train and save a network of `kind`; returns its card. Under torchrun only rank 0 writes.
 
     photos: folder(s) of training photos; styles: style images (johnson: one, cin: several) or,
-    for adain, folder(s) of paintings; network: width, norm, content/style/tv weight.
+    for adain, folder(s) of paintings; config and width: by default the recipe for the device
+    (`recipe_for`); network: norm, content/style/tv weight.
     """
-    config = config or TrainConfig()
+    recipe = recipe_for(kind, default_device(device))
+    config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"])
+    network["width"] = width or recipe["width"]
     extractor = load_vgg(weights)
     objective = objective_for(kind, list(styles), extractor, crop=config.crop, **network)
     began = time.perf_counter()
@@ -81,11 +86,17 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
             "steps": config.steps, "batch": config.batch, "crop": config.crop, "lr": config.lr,
             "objective": objective.describe(),
             "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
-            "hardware": _hardware(),
-            "vgg": f"{extractor.arch} from {weights or os.environ.get(WEIGHTS_ENV) or 'torchvision'}"}
+            "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(weights)}"}
     if not dist.is_initialized() or dist.get_rank() == 0:
         save_model(objective.model, output, styles=names, card=card)
     return card
+
+
+def _weights_source(weights) -> str:
+    """Where the VGG came from, for the card: a file, torchvision, or the bundled VGG-16."""
+    if weights is None and not os.environ.get(WEIGHTS_ENV):
+        return f"the bundled int8 VGG-16 (sha256 {BUNDLED_SHA256[:12]}...)"
+    return str(weights or os.environ[WEIGHTS_ENV])
 
 
 def _list(value) -> list:

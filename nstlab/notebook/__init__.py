@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import platform
+import warnings
 from pathlib import Path
 
 import torch
@@ -48,7 +49,7 @@ def pick(normal, fast_value):
     return fast_value if fast() else normal
 
 
-def check_setup() -> dict[str, str]:
+def check_setup() -> dict[str, object]:
     """Check what this notebook runs on -- versions, device, that the VGG weights load and that
     the sample images are there -- and print it. Raises nothing: a missing piece is reported
     ("PROBLEM: ...") with what to do; `info["ok"]` says whether all is well."""
@@ -77,9 +78,12 @@ def check_setup() -> dict[str, str]:
                                  f"{len(paths) - originals} bundled at up to {SAMPLE_SIDE} px)")
     except NstlabError as err:
         ok, info["sample images"] = False, f"PROBLEM: {err}"
-    info["training photos"] = (os.environ.get(PHOTOS_ENV)
-                               or "crops of the bundled photo (or BSDS500 under $NSTLAB_DATA; "
-                                  f"set {PHOTOS_ENV} for your own)")
+    try:
+        photos = os.environ.get(PHOTOS_ENV) and photos_folder()
+        info["training photos"] = (f"found: {photos}" if photos else "crops of the bundled photo (or "
+                                   f"BSDS500 under $NSTLAB_DATA; set {PHOTOS_ENV} for your own)")
+    except NstlabError as err:
+        ok, info["training photos"] = False, f"PROBLEM: {err}"
     width = max(map(len, info))
     for key, value in info.items():
         print(f"{key:>{width}}: {value}")
@@ -126,12 +130,19 @@ def _crops_of_the_photo(count: int = 32, side: int = 160) -> Path:
 
 
 def _colab_widgets() -> None:
-    """In Google Colab, let ipywidgets 8 widgets render (its custom widget manager); elsewhere nothing."""
+    """In a Google Colab notebook, let ipywidgets 8 widgets render (its custom widget manager);
+    elsewhere -- JupyterLab, VS Code, a script, `!nstlab ...` in Colab -- nothing."""
     try:
         from google.colab import output
+        from IPython import get_ipython
     except ImportError:
         return
-    output.enable_custom_widget_manager()
+    if get_ipython() is None:  # a plain Python process, not the notebook's kernel
+        return
+    try:
+        output.enable_custom_widget_manager()
+    except Exception as err:  # Colab's internals change; a notebook must still open
+        warnings.warn(f"could not turn on Colab's widget manager ({err}); widgets may not show", stacklevel=2)
 
 
 _colab_widgets()
