@@ -3,13 +3,14 @@
     python tools/bundle.py vgg SOURCE.pth        -> nstlab/assets/vgg16-int8.pth
     python tools/bundle.py samples FOLDER        -> nstlab/assets/samples/*.jpg
 
-`vgg`: the ImageNet VGG-16 convolution weights (torchvision's `vgg16().features` layout, e.g. the
+`vgg`: the ImageNet VGG-16 convolution weights (torchvision's `vgg16().features` layout, the
 Caffe release converted to PyTorch, CC BY 4.0, Simonyan & Zisserman) as int8 with one float32
 scale per output channel and float32 biases (nstlab.compact). `samples`: every sample of
-nstlab.samples.SAMPLES found under FOLDER (the same layout as $NSTLAB_DATA, checked against its
+nstlab.samples.SAMPLES from FOLDER (the same layout as $NSTLAB_DATA, checked against its
 sha256), resized to at most 512 px on the longest side and re-encoded as JPEG (quality 88).
-Each prints the sha256 of what it read and of what it wrote; put the new hashes into
-nstlab/vgg.py (BUNDLED_SHA256) and nstlab/samples.py (Sample.bundled_sha256).
+Each checks what it reads against its known sha256 and prints the sha256 of what it wrote; put
+new hashes into nstlab/vgg.py (BUNDLED_SHA256) and nstlab/samples.py (BUNDLED_SHA256). The output
+is byte-for-byte the same for the same torch and Pillow versions (.ci/constraints.txt pins torch).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nstlab.samples import SAMPLE_SIDE, SAMPLES  # noqa: E402
 from nstlab.vgg import BUNDLE_FORMAT, BUNDLED_VGG, load_vgg  # noqa: E402
 
 SAMPLES_DIR = ROOT / "nstlab" / "assets" / "samples"
+VGG16_SOURCE_SHA256 = "e1e96a8d2fb858d2a56ae2ee4082d915f90b640b6e3cd52410c339989fc479da"  # the Caffe VGG-16
 
 
 def sha256(data: bytes) -> str:
@@ -39,6 +41,9 @@ def sha256(data: bytes) -> str:
 
 
 def bundle_vgg(source: Path) -> None:
+    digest = sha256(source.read_bytes())
+    if digest != VGG16_SOURCE_SHA256:
+        sys.exit(f"{source}: sha256 {digest} is not the ImageNet VGG-16's {VGG16_SOURCE_SHA256}")
     extractor = load_vgg(source)
     if extractor.arch != "vgg16":
         sys.exit(f"{source}: holds {extractor.arch}; the bundled network is VGG-16")
@@ -59,6 +64,8 @@ def bundle_samples(folder: Path) -> None:
     total = 0
     for sample in SAMPLES.values():
         path = folder / sample.path
+        if not path.is_file():
+            sys.exit(f"{path}: missing (FOLDER holds every sample, laid out as $NSTLAB_DATA)")
         data = path.read_bytes()
         if sha256(data) != sample.sha256:
             sys.exit(f"{path}: sha256 {sha256(data)} is not the sample's {sample.sha256}")
