@@ -14,7 +14,6 @@ exercises.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import warnings
@@ -24,6 +23,7 @@ from pathlib import Path
 import pooch
 import torch
 
+from .checksum import checked
 from .errors import ImageError, SampleError
 from .images import load_image
 
@@ -173,15 +173,8 @@ def _cached_path(sample: Sample) -> Path | None:
 
 
 def _checked(path: Path, sha256: str, name: str) -> Path:
-    try:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError as err:  # the bundled copy gone (a broken install), a file we may not read
-        raise SampleError(f"sample {name!r}: cannot read {path} ({err.strerror}); reinstall nstlab "
-                          "for the bundled copy") from err
-    if digest != sha256:
-        raise SampleError(f"sample {name!r}: {path} does not match its sha256 {sha256} (damaged? "
-                          "delete it, or reinstall nstlab for a bundled copy)")
-    return path
+    return checked(path, sha256, SampleError, f"sample {name!r}",
+                   "delete a damaged download, or reinstall nstlab for the bundled copy")
 
 
 def resolve_image(source, size: int | None = None) -> torch.Tensor:

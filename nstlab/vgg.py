@@ -25,7 +25,6 @@ no download, no setting), or from torchvision (VGG-19 or VGG-16, downloaded once
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import urllib.error
@@ -36,6 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .checksum import checked
 from .compact import dequantize
 from .errors import InputError, WeightsError
 
@@ -204,10 +204,7 @@ def _file_state(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsError(f"VGG weights file {path} does not exist")
     if path.resolve() == BUNDLED_VGG.resolve():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != BUNDLED_SHA256:
-            raise WeightsError(f"{path}: sha256 {digest} is not the bundled VGG's {BUNDLED_SHA256}; "
-                               "reinstall nstlab")
+        checked(path, BUNDLED_SHA256, WeightsError, "the bundled VGG-16", "reinstall nstlab")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type

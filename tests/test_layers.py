@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nstlab"
-FOUNDATION = {"errors", "device", "compact", "images", "samples", "vgg", "losses", "mixing", "targets",
-              "color", "result", "viz"}
+FOUNDATION = {"errors", "device", "checksum", "compact", "images", "samples", "vgg", "losses", "mixing",
+              "targets", "color", "result", "viz"}
 ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},

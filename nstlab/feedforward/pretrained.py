@@ -17,12 +17,12 @@ sha256= to check it too).
 from __future__ import annotations
 
 import copy
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from ..checksum import checked
 from ..compact import dequantize, quantize
 from ..errors import InputError, ModelError
 from ..vgg import BUNDLED_VGG, VGGFeatures, load_vgg
@@ -106,9 +106,7 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         known = f" (shipped models: {', '.join(MODELS)})" if MODELS else ""
         raise ModelError(f"{source}: no such model file{known}")
     if sha256 is not None:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest != sha256:
-            raise ModelError(f"{path}: sha256 {digest} does not match the expected {sha256}")
+        checked(path, sha256, ModelError, f"model {source}", "a shipped model: reinstall nstlab")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
