@@ -8,7 +8,7 @@ Where things are (the foundation imports nothing above it):
     errors    NstlabError and its subclasses
     device    default device, reduced-precision autocast, `on` (a module on a device, never moved)
     compact   int8 weights with a scale per output channel (the bundled VGG-16, the AdaIN decoder)
-    checksum  sha256 checks of the files nstlab reads
+    files     sha256 checks in, atomic writes out
     images    load / resize / save images as (1, 3, H, W) tensors in [0, 1]; image folders
     samples   named sample images (bundled; originals from $NSTLAB_DATA or a download), synthetic ones
     vgg       the VGG-16/19 feature extractor with the paper's layer names (the bundled VGG-16 by

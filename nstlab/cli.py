@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import torch
@@ -204,8 +206,13 @@ def main(argv=None) -> int:
     if args.command == "notebooks":
         return _notebooks(args)
     command = {"stylize": _stylize, "train": _train, "apply": _apply}[args.command]
+    if threading.current_thread() is threading.main_thread():  # `kill` stops a run as Ctrl-C does
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return command(args)
+    except KeyboardInterrupt:
+        print("nstlab: interrupted", file=sys.stderr)
+        return 130
     except DivergenceError as err:
         err.result.save(args.output)
         print(f"nstlab: error: {err}; saved the best image before it to {args.output}", file=sys.stderr)
@@ -215,15 +222,19 @@ def main(argv=None) -> int:
         return 2
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _stylize(args) -> int:
     """`nstlab stylize`: Gatys et al. by optimization."""
     settings = Settings(
         content_layers=_flat(args.content_layers) if args.content_layers else DEFAULT_CONTENT_LAYERS,
         style_layers=_flat(args.style_layers) if args.style_layers else DEFAULT_STYLE_LAYERS,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
-    _check_output(args.output)
-    extractor = load_vgg(args.weights, args.arch)
     styles = args.style.split(",")
+    _check_output(args.output, [args.content, *styles])
+    extractor = load_vgg(args.weights, args.arch)
     result = stylize(args.content, styles if len(styles) > 1 else styles[0], settings=settings,
                      steps=args.steps[0] if len(args.steps) == 1 else args.steps,
                      size=args.size[0] if len(args.size) == 1 else args.size,
@@ -268,8 +279,8 @@ def _train(args) -> int:
 
 def _apply(args) -> int:
     """`nstlab apply`: one forward pass of a trained network."""
-    _check_output(args.output)
     style = None if args.style is None else args.style.split(",")
+    _check_output(args.output, [args.image, *(style or [])])
     if style is not None and len(style) == 1:
         style = style[0]
     result = apply(args.model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
@@ -317,8 +328,11 @@ def _flat(groups: list[list[tuple[str, float]]]) -> dict[str, float]:
     return {name: weight for group in groups for name, weight in group}
 
 
-def _check_output(path: Path) -> None:
-    """Before any work: an image format Pillow can write, in a folder that can be written."""
+def _check_output(path: Path, inputs) -> None:
+    """Before any work: an image format Pillow can write, in a folder that can be written, and not
+    one of the run's own input files (the result would replace the user's photo)."""
+    if any(Path(i).exists() and Path(i).resolve() == path.resolve() for i in inputs):
+        raise ImageError(f"{path}: is an input of this run; write the result under another name")
     if path.suffix.lower() not in Image.registered_extensions():  # what save_image can write
         raise ImageError(f"{path}: unknown image extension (use .png or .jpg)")
     folder = path.resolve().parent

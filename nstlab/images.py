@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
+from .files import atomic
 
 MAX_PIXELS = 100_000_000  # 100 megapixels: larger is almost surely a mistake (or a decompression bomb)
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}  # what `image_files` lists
@@ -75,12 +76,14 @@ def to_pil(image: torch.Tensor) -> Image.Image:
 
 
 def save_image(image: torch.Tensor, path) -> Path:
-    """Save (1, 3, H, W) in [0, 1] to `path`; the format follows the extension. Returns the path."""
+    """Save (1, 3, H, W) in [0, 1] to `path`, atomically; the format follows the extension.
+    Returns the path."""
     path = Path(path)
     if path.parent != Path("") and not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        to_pil(image).save(path)
+        with atomic(path) as tmp:  # never half an image
+            to_pil(image).save(tmp)
     except (ValueError, KeyError) as err:  # PIL: unknown extension
         raise ImageError(f"cannot save {path}: {err}") from err
     return path

@@ -23,8 +23,8 @@ from pathlib import Path
 import pooch
 import torch
 
-from .checksum import checked
 from .errors import ImageError, SampleError
+from .files import checked
 from .images import load_image
 
 SAMPLE_SIDE = 512  # the bundled copies' longest side (tools/bundle.py samples)

@@ -35,9 +35,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checksum import checked
 from .compact import dequantize
 from .errors import InputError, WeightsError
+from .files import checked
 
 WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block

@@ -106,3 +106,48 @@ def test_layer_lists_with_commas_or_spaces_colour_and_two_styles(tmp_path, rando
     assert main([*common, "--preserve-color", "luminance"]) == 0 and seen["preserve_color"] == "luminance"
     with pytest.raises(SystemExit):
         main([*common, "--preserve-color", "sepia"])
+
+
+def test_the_output_never_replaces_an_input(tmp_path, random_vgg_file, capsys):
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (40, 30), "green").save(photo)
+    before = photo.read_bytes()
+    for args in (["stylize", str(photo), "starry_night", "-o", str(photo), "--weights", str(random_vgg_file)],
+                 ["stylize", "tubingen", str(photo), "-o", str(tmp_path / "." / "photo.png")],
+                 ["apply", "johnson-starry_night", str(photo), "-o", str(photo)]):
+        assert main(args) == 2
+        assert "is an input of this run" in capsys.readouterr().err
+    assert photo.read_bytes() == before
+
+
+def test_outputs_are_written_atomically(tmp_path, monkeypatch):
+    from nstlab.images import save_image
+    from nstlab.samples import stripes
+
+    out = tmp_path / "out.png"
+    save_image(stripes(8), out)
+    before = out.read_bytes()
+
+    def crash(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", crash)
+    with pytest.raises(OSError):
+        save_image(stripes(8, period=3), out)
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_sigterm_stops_a_run_and_keeps_the_best_image(tmp_path, random_vgg_file):
+    import signal
+    import time
+
+    out = tmp_path / "out.png"
+    command = [sys.executable, "-m", "nstlab", "stylize", "tubingen", "starry_night", "-o", str(out),
+               "--size", "48", "--steps", "100000", "--optimizer", "adam", "--weights", str(random_vgg_file),
+               "-q"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # started and stepping
+    run.send_signal(signal.SIGTERM)
+    printed, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "(interrupted)" in printed and Image.open(out).size == (48, 36)

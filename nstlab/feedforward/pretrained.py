@@ -22,9 +22,9 @@ from pathlib import Path
 
 import torch
 
-from ..checksum import checked
 from ..compact import dequantize, quantize
 from ..errors import InputError, ModelError
+from ..files import atomic, checked
 from ..vgg import BUNDLED_VGG, VGGFeatures, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
@@ -89,8 +89,9 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
     state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "kind": kind, "config": config, "styles": list(styles),
-                "state": state, "quantized": quantized, "card": card or {}}, path)
+    with atomic(path) as tmp:  # never half a model file
+        torch.save({"format": FORMAT, "kind": kind, "config": config, "styles": list(styles),
+                    "state": state, "quantized": quantized, "card": card or {}}, tmp)
     return path
 
 

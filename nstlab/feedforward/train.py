@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from ..device import default_device
 from ..errors import InputError
+from ..files import atomic
 from ..images import save_image, tile
 from .data import RandomCrops
 
@@ -129,8 +130,9 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
             if preview is not None:
                 save_image(tile(preview), out / f"preview-{step:06d}.png")
             if step % config.checkpoint_every == 0 or step == config.steps:
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-                            "history": history}, out / "checkpoint.pt")
+                with atomic(out / "checkpoint.pt") as tmp:  # an interrupted save keeps the last one
+                    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                "step": step, "history": history}, tmp)
         if callback is not None:
             callback(TrainStep(step, config.steps, values, preview))
     bar.close()
