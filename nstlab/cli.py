@@ -16,10 +16,13 @@ with status 2; nothing is written then. The command line only parses and prints:
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import sys
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -214,8 +217,8 @@ def main(argv=None) -> int:
         print("nstlab: interrupted", file=sys.stderr)
         return 130
     except DivergenceError as err:
-        err.result.save(args.output)
-        print(f"nstlab: error: {err}; saved the best image before it to {args.output}", file=sys.stderr)
+        if _save(err.result, args.output):
+            print(f"nstlab: error: {err}; saved the best image before it to {args.output}", file=sys.stderr)
         return 1
     except NstlabError as err:
         print(f"nstlab: error: {err}", file=sys.stderr)
@@ -242,7 +245,8 @@ def _stylize(args) -> int:
                      mix=args.mix, preserve_color=args.preserve_color or False, init=args.init,
                      optimizer=args.optimizer, lr=args.lr, seed=args.seed, style_scale=args.style_scale,
                      pooling=args.pooling, progress=not args.quiet)
-    result.save(args.output)
+    if not _save(result, args.output):
+        return 1
     last = result.history[-1] if result.history else {}
     print(f"{args.output}: {result.image.shape[-1]}x{result.image.shape[-2]}, {result.steps} steps "
           f"in {result.seconds:.1f} s, loss {last.get('loss', float('nan')):.4g} ({result.status})")
@@ -285,7 +289,8 @@ def _apply(args) -> int:
         style = style[0]
     result = apply(args.model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
                    preserve_color=args.preserve_color or False, device=args.device)
-    result.save(args.output)
+    if not _save(result, args.output):
+        return 1
     width, height = result.image.shape[-1], result.image.shape[-2]
     print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms")
     return 0
@@ -333,11 +338,37 @@ def _check_output(path: Path, inputs) -> None:
     one of the run's own input files (the result would replace the user's photo)."""
     if any(Path(i).exists() and Path(i).resolve() == path.resolve() for i in inputs):
         raise ImageError(f"{path}: is an input of this run; write the result under another name")
-    if path.suffix.lower() not in Image.registered_extensions():  # what save_image can write
+    image_format = Image.registered_extensions().get(path.suffix.lower())
+    if image_format is None:
         raise ImageError(f"{path}: unknown image extension (use .png or .jpg)")
+    try:  # Pillow lists formats it cannot write an RGB image in (.psd, .xbm ...)
+        Image.new("RGB", (2, 2)).save(io.BytesIO(), format=image_format)
+    except (OSError, KeyError, ValueError) as err:
+        raise ImageError(f"{path}: Pillow cannot write a colour image as {image_format} ({err}); "
+                         "use .png or .jpg") from None
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder; give the file name to write")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ImageError(f"{path}: exists and cannot be written")
     folder = path.resolve().parent
-    if folder.exists() and not os.access(folder, os.W_OK):
-        raise ImageError(f"{path}: cannot write to {folder}")
+    if folder.exists():  # the result is written as a temporary file there, then renamed: try it
+        try:
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as err:
+            raise ImageError(f"{path}: cannot write to {folder} ({err.strerror})") from None
+
+
+def _save(result, path: Path) -> bool:
+    """Save the result; if that fails after all, save it where it can be and say where. True if
+    it went to `path`."""
+    try:
+        result.save(path)
+        return True
+    except (OSError, NstlabError) as err:
+        fallback = Path(tempfile.gettempdir()) / f"nstlab-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        result.save(fallback)
+        print(f"nstlab: error: cannot save {path} ({err}); the result is in {fallback}", file=sys.stderr)
+        return False
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
+WORSE_AT_THE_END = 3.0  # a run whose last loss is this many times its best went wrong (lr too large)
 
 
 @dataclass
@@ -266,6 +267,13 @@ class StyleTransfer:
             bar.set_postfix(loss=f"{loss:.4g}", size=size, refresh=False)
             if callback is not None:
                 callback(Step(run.steps, run.total, size, loss, losses, image.detach(), settings))
+        if run.status == "done" and current is not None and (
+                not torch.isfinite(image).all() or loss > WORSE_AT_THE_END * run.best_loss):
+            run.status = "diverged"  # NaN pixels after the last update, or ending far above its best
+            raise DivergenceError(
+                f"the optimization went wrong: its last loss was {loss:.4g}, its best {run.best_loss:.4g}"
+                f"{'' if torch.isfinite(image).all() else ', and the image has NaN pixels'}; try a smaller "
+                f"learning rate (lr={lr}) or L-BFGS", run.result(run.best))
         return image.detach()
 
     def _step(self, opt, image, settings, targets, pooling) -> tuple[float, dict[str, float]]:
@@ -274,10 +282,7 @@ class StyleTransfer:
 
         def closure():
             opt.zero_grad(set_to_none=True)
-            with autocast(self.precision, self.device):
-                features = self.extractor(image, targets.layers(settings), pooling=pooling)
-            loss, parts = perceptual_loss(features, image, settings, targets.content, targets.style,
-                                          targets.masks, self.mix, self.terms)
+            loss, parts = self._loss(image, settings, targets, pooling)
             loss.backward()
             record["loss"], record["parts"] = loss.detach(), parts
             return loss
@@ -285,6 +290,13 @@ class StyleTransfer:
         opt.step(closure)
         values = torch.stack([record["loss"], *record["parts"].values()]).tolist()  # one device sync
         return values[0], dict(zip(record["parts"], values[1:], strict=True))
+
+    def _loss(self, image, settings, targets, pooling) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The weighted loss of `image` and its parts: one forward pass through VGG."""
+        with autocast(self.precision, self.device):
+            features = self.extractor(image, targets.layers(settings), pooling=pooling)
+        return perceptual_loss(features, image, settings, targets.content, targets.style, targets.masks,
+                               self.mix, self.terms)
 
     def _checked(self, settings: Settings) -> Settings:
         self.extractor.check_layers([*settings.content_layers, *settings.style_layers])

@@ -1,5 +1,7 @@
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -151,3 +153,38 @@ def test_sigterm_stops_a_run_and_keeps_the_best_image(tmp_path, random_vgg_file)
     printed, err = run.communicate(timeout=60)
     assert run.returncode == 130, err
     assert "(interrupted)" in printed and Image.open(out).size == (48, 36)
+
+
+@pytest.mark.parametrize("name", ["folder", "readonly.png", "out.xbm", "out.psd", "/proc/x.png"])
+def test_an_output_that_cannot_be_written_is_refused_before_the_run(tmp_path, random_vgg_file, capsys, name):
+    (tmp_path / "folder").mkdir()
+    readonly = tmp_path / "readonly.png"
+    Image.new("RGB", (4, 4)).save(readonly)
+    readonly.chmod(0o444)
+    out = Path(name) if name.startswith("/") else tmp_path / name
+    if name == "readonly.png" and os.access(readonly, os.W_OK):
+        pytest.skip("running as a user who may write read-only files (root)")
+    code = main(["stylize", "tubingen", "starry_night", "-o", str(out), "--weights", str(random_vgg_file),
+                 "--size", "32", "--steps", "100000", "-q"])  # would take hours: it must stop before
+    err = capsys.readouterr().err
+    assert code == 2 and str(out) in err and "Traceback" not in err
+
+
+def test_a_failed_final_save_keeps_the_result_elsewhere(tmp_path, random_vgg_file, monkeypatch, capsys):
+    from nstlab.result import Result
+
+    original = Result.save
+
+    def save(self, path):  # the disk under tmp_path is full; elsewhere all is well
+        if str(path).startswith(str(tmp_path)):
+            raise OSError("disk full")
+        return original(self, path)
+
+    monkeypatch.setattr(Result, "save", save)
+    code = main(["stylize", "tubingen", "starry_night", "-o", str(tmp_path / "out.png"),
+                 "--weights", str(random_vgg_file), "--size", "32", "--steps", "2", "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "disk full" in err
+    fallback = Path(err.split("the result is in ")[1].strip())
+    assert Image.open(fallback).size == (32, 24)
+    fallback.unlink()

@@ -313,3 +313,13 @@ def test_masks_are_resized_per_layer_once(random_vgg, monkeypatch):
                              device="cpu", masks=[left, 1 - left])
     transfer.run(5, 32, optimizer="adam", progress=False)
     assert sorted(calls) == [(8, 8), (16, 16), (32, 32)]  # relu3_1, relu2_1, relu1_1: once each
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_a_run_that_goes_wrong_by_its_end_is_reported_with_the_best_image(random_vgg, optimizer):
+    transfer, _ = make(random_vgg)
+    with pytest.raises(DivergenceError, match="smaller learning rate") as err:
+        transfer.run(8, 32, optimizer=optimizer, lr=1e6, progress=False)
+    best = err.value.result.image
+    assert torch.isfinite(best).all() and err.value.result.status == "diverged"
+    assert torch.allclose(best, checkerboard(32, 4), atol=0.05)  # the start was the best it saw
