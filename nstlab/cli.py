@@ -161,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
     t.add_argument("--tv-weight", type=_number, default=None)
-    t.add_argument("--run-dir", type=Path, default=None, help="checkpoints and previews (default: none)")
+    t.add_argument("--run-dir", type=Path, default=None,
+                   help="checkpoints and previews (default: OUTPUT-run/ beside the model)")
     t.add_argument("--resume", type=Path, default=None, help="a checkpoint.pt to continue from")
     t.add_argument("--weights", default=None,
                    help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16)")

@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import torch
 from torch.utils.data import Dataset
 
+from ..errors import ImageError
 from ..images import image_files, load_image, resize
 
 
 class RandomCrops(Dataset):
     """Images from folders as random square crops (3, crop, crop): the shorter side is first
-    resized to crop x U(1, 1.25), then a random window is cut and flipped half of the time."""
+    resized to crop x U(1, 1.25), then a random window is cut and flipped half of the time.
+    A file that cannot be read is skipped with a warning (`skipped` lists them) and another one
+    is taken in its place; only when none can be read does it raise."""
 
     def __init__(self, folders, crop: int = 256):
         self.files, self.crop = image_files(folders), crop
+        self.skipped: list[Path] = []
 
     def __len__(self) -> int:
         return len(self.files)
 
+    def _load(self, index: int) -> torch.Tensor:
+        while True:
+            file = self.files[index]
+            if file not in self.skipped:
+                try:
+                    return load_image(file)  # (1, 3, H, W)
+                except ImageError as err:
+                    self.skipped.append(file)
+                    warnings.warn(f"skipped an image that cannot be read ({len(self.skipped)} so far): {err}",
+                                  stacklevel=2)
+            if len(self.skipped) == len(self.files):
+                raise ImageError(f"none of the {len(self.files)} images can be read")
+            index = torch.randint(len(self.files), ()).item()
+
     def __getitem__(self, index: int) -> torch.Tensor:
-        image = load_image(self.files[index])  # (1, 3, H, W)
+        image = self._load(index)
         h, w = image.shape[-2:]
         scale = self.crop * (1 + 0.25 * torch.rand(()).item()) / min(h, w)
         image = resize(image, max(self.crop, round(max(h, w) * scale)))

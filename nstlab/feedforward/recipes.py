@@ -53,13 +53,17 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
     if kind == "adain":
         if "tv_weight" in given:
             raise InputError("adain's objective has no TV term: drop --tv-weight")
-        model = AdaIN(copy.deepcopy(extractor), Decoder(width=width or 1.0))  # owns its encoder
+        decoder = Decoder(width=1.0 if width is None else width)
+        model = AdaIN(copy.deepcopy(extractor), decoder)  # the network owns its encoder
         return AdaINObjective(model, styles, crop=crop, **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind == "johnson" and len(styles) != 1:
         raise InputError("johnson learns one style: give one --style (use cin for several)")
-    model = TransformerNet(norm="conditional" if kind == "cin" else norm, width=int(width or 32),
+    if width is not None and not float(width).is_integer():
+        raise InputError(f"a {kind} network's width is a whole number of channels, got {width}")
+    width = 32 if width is None else int(width)
+    model = TransformerNet(norm="conditional" if kind == "cin" else norm, width=width,
                            styles=len(styles) if kind == "cin" else 1)
     return PerceptualObjective(model, styles, extractor, FEEDFORWARD_SETTINGS.replace(**given))
 
@@ -71,11 +75,14 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
 
     photos: folder(s) of training photos; styles: style images (johnson: one, cin: several) or,
     for adain, folder(s) of paintings; config and width: by default the recipe for the device
-    (`recipe_for`); network: norm, content/style/tv weight.
+    (`recipe_for`); run_dir: checkpoints and previews (default: OUTPUT-run/ beside the model, so
+    an interrupted run can --resume); network: norm, content/style/tv weight.
     """
+    output = Path(output)
+    run_dir = output.with_name(f"{output.stem}-run") if run_dir is None else run_dir
     recipe = recipe_for(kind, default_device(device))
     config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"])
-    network["width"] = width or recipe["width"]
+    network["width"] = recipe["width"] if width is None else width
     extractor = load_vgg(weights)
     objective = objective_for(kind, list(styles), extractor, crop=config.crop, **network)
     began = time.perf_counter()

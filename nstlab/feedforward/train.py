@@ -16,6 +16,7 @@ gradients; only rank 0 writes checkpoints, previews and the progress bar.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,22 @@ class TrainStep:
     preview: torch.Tensor | None  # (B, 3, crop, crop) outputs at a preview step, else None
 
 
+def _resume(path, model, optimizer, device) -> tuple[list, int]:
+    """Load a checkpoint into the model and optimizer -> (history, step); one clear error if it
+    is missing, damaged or from another network."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such checkpoint (it is the run folder's checkpoint.pt)")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        return list(state["history"]), int(state["step"])
+    except Exception as err:  # unpickling, missing keys, shapes of another network: no common type
+        raise InputError(f"{path}: cannot resume from it ({type(err).__name__}: {str(err)[:200]}); is it "
+                         "a checkpoint of this kind and size of network?") from err
+
+
 def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None, *,
           out_dir=None, resume=None, callback: Callable[[TrainStep], None] | None = None,
           progress: bool = True, device=None) -> list[dict]:
@@ -87,10 +104,7 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     optimizer = torch.optim.Adam(trainable, lr=config.lr)
     history, start = [], 0
     if resume is not None:
-        state = torch.load(resume, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        history, start = state["history"], state["step"]
+        history, start = _resume(resume, model, optimizer, device)
     torch.manual_seed(config.seed + 1000 * rank + start)  # crops and styles differ per process
     if world > 1:  # gradients averaged over the processes in backward()
         objective = torch.nn.parallel.DistributedDataParallel(  # the Gram targets are constants:
@@ -102,39 +116,53 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     loader = DataLoader(photos, batch_size=config.batch // world, sampler=sampler, drop_last=True)
     out = None if out_dir is None else Path(out_dir)
     if out is not None and rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{out}: cannot make the run folder ({err.strerror})") from None
+
+    def checkpoint():
+        with atomic(out / "checkpoint.pt") as tmp:  # an interrupted save keeps the last one
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "step": step, "history": history}, tmp)
 
     model.train()
     bar = tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, desc="train", unit="step")
     step, epoch, batches = start, 0, iter(())
-    while step < config.steps:
-        try:
-            x = next(batches)
-        except StopIteration:
-            if isinstance(sampler, DistributedSampler):
-                sampler.set_epoch(epoch)
-            epoch += 1
-            batches = iter(loader)
-            continue
-        loss, parts, output = objective(x.to(device))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        step += 1
-        values = {"loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
-        history.append(values)
-        bar.update()
-        bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
-        preview = output.detach() if step % config.preview_every == 0 or step == config.steps else None
-        if rank == 0 and out is not None:
-            if preview is not None:
-                save_image(tile(preview), out / f"preview-{step:06d}.png")
-            if step % config.checkpoint_every == 0 or step == config.steps:
-                with atomic(out / "checkpoint.pt") as tmp:  # an interrupted save keeps the last one
-                    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                "step": step, "history": history}, tmp)
-        if callback is not None:
-            callback(TrainStep(step, config.steps, values, preview))
-    bar.close()
+    try:
+        while step < config.steps:
+            try:
+                x = next(batches)
+            except StopIteration:
+                if isinstance(sampler, DistributedSampler):
+                    sampler.set_epoch(epoch)
+                epoch += 1
+                batches = iter(loader)
+                continue
+            loss, parts, output = objective(x.to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            values = {"loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
+            history.append(values)
+            bar.update()
+            bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+            preview = output.detach() if step % config.preview_every == 0 or step == config.steps else None
+            if rank == 0 and out is not None:
+                if preview is not None:
+                    save_image(tile(preview), out / f"preview-{step:06d}.png")
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    checkpoint()
+            if callback is not None:
+                callback(TrainStep(step, config.steps, values, preview))
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the command line: keep what was learned
+        if rank == 0 and out is not None and step > start:
+            checkpoint()
+            print(f"interrupted at step {step}: {out / 'checkpoint.pt'} continues it (--resume)",
+                  file=sys.stderr)
+        raise
+    finally:
+        bar.close()
     model.eval()
     return history
