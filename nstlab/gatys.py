@@ -48,7 +48,7 @@ INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
-WORSE_AT_THE_END = 3.0  # a run whose last loss is this many times its best went wrong (lr too large)
+WORSE_AT_THE_END = 20.0  # a run whose last loss is this many times its best went wrong (lr too large)
 
 
 @dataclass
