@@ -48,7 +48,7 @@ INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
-WORSE_AT_THE_END = 20.0  # a run whose last loss is this many times its best went wrong (lr too large)
+WORSE_AT_THE_END = 20.0  # an Adam run whose last loss is this many times its best went wrong
 
 
 @dataclass
@@ -267,8 +267,9 @@ class StyleTransfer:
             bar.set_postfix(loss=f"{loss:.4g}", size=size, refresh=False)
             if callback is not None:
                 callback(Step(run.steps, run.total, size, loss, losses, image.detach(), settings))
-        if run.status == "done" and current is not None and (
-                not torch.isfinite(image).all() or loss > WORSE_AT_THE_END * run.best_loss):
+        worse = optimizer == "adam" and loss > WORSE_AT_THE_END * run.best_loss  # L-BFGS's first steps
+        if run.status == "done" and current is not None and (  # overshoot by 20x and recover
+                not torch.isfinite(image).all() or worse):
             run.status = "diverged"  # NaN pixels after the last update, or ending far above its best
             raise DivergenceError(
                 f"the optimization went wrong: its last loss was {loss:.4g}, its best {run.best_loss:.4g}"
