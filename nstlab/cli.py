@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="bfloat16 (CPUs with AVX-512/AMX: about 1.6x faster) or float16 (CUDA) autocast")
     s.add_argument("--seed", type=int, default=0, help="for noise starts")
+    s.add_argument("--allow-large", action="store_true", help="sizes above 4096 px (memory!)")
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -245,6 +246,7 @@ def _stylize(args) -> int:
                      extractor=extractor, device=args.device, precision=args.precision,
                      mix=args.mix, preserve_color=args.preserve_color or False, init=args.init,
                      optimizer=args.optimizer, lr=args.lr, seed=args.seed, style_scale=args.style_scale,
+                     allow_large=args.allow_large,
                      pooling=args.pooling, progress=not args.quiet)
     if not _save(result, args.output):
         return 1

@@ -22,9 +22,18 @@ def default_device(device=None) -> torch.device:
     """`device` if given (and not "auto"), else CUDA, else Apple MPS, else CPU."""
     if device not in (None, "auto"):
         try:
-            return torch.device(device)
+            chosen = torch.device(device)
         except RuntimeError as err:
             raise InputError(f"unknown device {device!r} (use cpu, cuda, cuda:N or mps)") from err
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"device {device!r}: this machine has no CUDA GPU that PyTorch can use")
+        if chosen.type == "cuda" and (chosen.index or 0) >= torch.cuda.device_count():
+            raise InputError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+        if chosen.type == "mps" and not torch.backends.mps.is_available():
+            raise InputError(f"device {device!r}: Apple's MPS is not available here")
+        if chosen.type not in ("cpu", "cuda", "mps", "meta"):
+            raise InputError(f"device {device!r}: nstlab runs on cpu, cuda or mps")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

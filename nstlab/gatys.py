@@ -23,6 +23,7 @@ extractor is the shared one from `load_vgg`, with the pooling chosen per run.
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import time
 import warnings
@@ -47,6 +48,7 @@ from .vgg import POOLINGS, VGGFeatures, load_vgg
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+MAX_SIDE = 4096  # larger outputs need allow_large=True (a 10k px run asks for tens of GB)
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
 WORSE_AT_THE_END = 20.0  # an Adam run whose last loss is this many times its best went wrong
 
@@ -155,7 +157,7 @@ class StyleTransfer:
 
     def run(self, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256, *,
             init="content", optimizer: str = "lbfgs", lr: float | None = None,
-            seed: int = 0, style_scale: float = 1.0, pooling: str = "max",
+            seed: int = 0, style_scale: float = 1.0, pooling: str = "max", allow_large: bool = False,
             callback: Callable[[Step], None] | None = None, progress: bool = True) -> Result:
         """Optimize and return a `Result`.
 
@@ -165,10 +167,21 @@ class StyleTransfer:
         previous frame), resized to the output. style_scale: the style image is resized to
         style_scale * size (bigger = larger strokes). pooling: "max" or "avg" in VGG, this run only.
         """
-        sizes = [size] if isinstance(size, int) else list(size)
-        counts = [steps] * len(sizes) if isinstance(steps, int) else list(steps)
-        if len(counts) != len(sizes):
-            raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts")
+        sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+        counts = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
+        if not sizes or len(counts) != len(sizes):
+            raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts: give one or more sizes "
+                             "and a step count for each (or one for all)")
+        for name, values, low in (("size", sizes, 1), ("steps", counts, 1)):
+            if not all(isinstance(v, numbers.Integral) and v >= low for v in values):
+                raise InputError(f"{name} must be whole numbers >= {low}, got {values}")
+        if sizes != sorted(sizes):
+            raise InputError(f"coarse-to-fine sizes must grow, got {sizes}")
+        if max(sizes) > MAX_SIDE and not allow_large:
+            raise InputError(f"{max(sizes)} px is larger than {MAX_SIDE} px (memory grows with the square of "
+                             "the size); allow_large=True / --allow-large if you mean it")
+        if not (math.isfinite(style_scale) and style_scale > 0):
+            raise InputError(f"style_scale must be a finite number > 0, got {style_scale}")
         if isinstance(init, str) and init not in INITS:
             raise InputError(f"init must be one of {', '.join(INITS)} or an image (tensor, array, PIL), "
                              f"got {init!r}")
@@ -304,6 +317,10 @@ class StyleTransfer:
         if settings.active_content_layers() and self.content is None:
             raise InputError("content layers are active but there is no content image: "
                              "give one, or set content_weight=0")
+        if not (settings.active_content_layers() or settings.active_style_layers() or settings.tv_weight > 0
+                or settings.active_terms()):
+            raise InputError("every loss weight is 0: there is nothing to optimize (the content, style "
+                             "or TV weight must be > 0)")
         if settings.active_style_layers() and not self.styles:
             raise InputError("style layers are active but there is no style image: "
                              "give one, or set style_weight=0")

@@ -27,6 +27,7 @@ Loss parts are named "content:relu4_2", "style:relu1_1", "tv" and, for extra ima
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -83,11 +84,18 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     return dy + dx
 
 
+def _is_number(value) -> bool:
+    """A real number (numpy's too), not a bool or a string."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _weights(value, what: str = "layer") -> Mapping[str, float]:
-    """{"relu1_1": 1.0, ...} from a mapping or a list of names (weight 1 each); read-only."""
+    """{"relu1_1": 1.0, ...} from a mapping, a list of names or one name (weight 1 each); read-only."""
+    if isinstance(value, str):
+        value = [value]  # one layer, not its letters
     weights = dict(value) if isinstance(value, Mapping) else {name: 1.0 for name in value}
     for name, w in weights.items():
-        if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+        if not (_is_number(w) and math.isfinite(w) and w >= 0):
             raise InputError(f"{what} weight for {name!r} must be a finite number >= 0, got {w!r}")
     return MappingProxyType({name: float(w) for name, w in weights.items()})
 
@@ -117,7 +125,7 @@ class Settings:
                              "give extra terms other names")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            if not (_is_number(value) and math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
             object.__setattr__(self, name, float(value))
 

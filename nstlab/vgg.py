@@ -201,6 +201,8 @@ def _build(weights, arch: str | None) -> VGGFeatures:
 
 
 def _file_state(path: Path) -> dict[str, torch.Tensor]:
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder; give the VGG weights file in it")
     if not path.is_file():
         raise WeightsError(f"VGG weights file {path} does not exist")
     if path.resolve() == BUNDLED_VGG.resolve():
@@ -208,7 +210,8 @@ def _file_state(path: Path) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
-        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({err})") from err
+        reason = f"{type(err).__name__}: {err}"
+        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({reason})") from err
     if isinstance(state, dict) and state.get("format") == BUNDLE_FORMAT:  # int8 convolutions
         state = {f"{i}.{kind}": dequantize(packed) if kind == "weight" else packed["bias"].float()
                  for i, packed in enumerate(state["convs"].values()) for kind in ("weight", "bias")}

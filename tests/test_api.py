@@ -145,3 +145,45 @@ def test_training_recipes_fit_the_device():
 
     assert recipe_for("johnson", "cpu") == {"steps": 700, "crop": 128, "width": 16}
     assert recipe_for("adain", "cpu")["width"] == 0.5 and recipe_for("johnson", "cuda")["crop"] == 256
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda t: t.run(-1, 16), "steps must be"),
+    (lambda t: t.run(2.5, 16), "steps must be"),
+    (lambda t: t.run(1, []), "sizes"),
+    (lambda t: t.run([1, 1], [32, 16]), "must grow"),
+    (lambda t: t.run(1, 5000), "allow_large"),
+    (lambda t: t.run(1, 16, style_scale=float("inf")), "style_scale"),
+    (lambda t: t.update(content_weight=0, style_weight=0, tv_weight=0), "nothing to optimize"),
+])
+def test_run_arguments_are_checked_before_any_work(random_vgg, call, message):
+    transfer = nstlab.StyleTransfer(stripes(16), checkerboard(16), random_vgg, device="cpu")
+    with pytest.raises(nstlab.InputError, match=message):
+        call(transfer)
+    assert transfer.settings.style_weight > 0  # a refused update leaves the settings as they were
+
+
+def test_settings_take_one_layer_name_and_numpy_numbers():
+    import numpy as np
+
+    s = nstlab.Settings(style_layers="relu1_1", style_weight=np.float32(3.0))
+    assert list(s.style_layers) == ["relu1_1"] and s.style_weight == 3.0
+    with pytest.raises(nstlab.InputError):
+        nstlab.Settings(style_weight=True)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:3", "mps", "tpu"])
+def test_a_device_that_is_not_there_is_one_clear_error(device):
+    if (device.startswith("cuda") and torch.cuda.device_count() > 3) or (device == "mps" and \
+            torch.backends.mps.is_available()):
+        pytest.skip(f"{device} is present here")
+    with pytest.raises(nstlab.InputError, match="device"):
+        nstlab.default_device(device)
+
+
+def test_weights_given_as_a_folder_or_an_empty_file_say_so(tmp_path):
+    with pytest.raises(nstlab.WeightsError, match="is a folder"):
+        nstlab.load_vgg(tmp_path)
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(nstlab.WeightsError, match=r"Error: "):
+        nstlab.load_vgg(tmp_path / "empty.pth")
