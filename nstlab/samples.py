@@ -179,6 +179,10 @@ def _checked(path: Path, sha256: str, name: str) -> Path:
 
 def resolve_image(source, size: int | None = None) -> torch.Tensor:
     """A sample name, or anything `load_image` takes, as (1, 3, H, W) in [0, 1]."""
+    if isinstance(source, str) and not source.strip():
+        raise ImageError("an empty image name: give an image file or a sample name")
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        raise ImageError(f"{source}: nstlab does not download images from URLs; save it and give its path")
     if isinstance(source, str) and not Path(source).exists():
         if source in SAMPLES:
             return load_sample(source, size)

@@ -187,3 +187,26 @@ def test_weights_given_as_a_folder_or_an_empty_file_say_so(tmp_path):
     (tmp_path / "empty.pth").write_bytes(b"")
     with pytest.raises(nstlab.WeightsError, match=r"Error: "):
         nstlab.load_vgg(tmp_path / "empty.pth")
+
+
+@pytest.mark.parametrize("source, message", [("", "empty image name"), ("https://example.org/a.jpg", "URLs")])
+def test_empty_names_and_urls_are_explained(source, message):
+    with pytest.raises(nstlab.ImageError, match=message):
+        nstlab.resolve_image(source)
+
+
+@pytest.mark.parametrize("damage", [
+    lambda d: d["config"].update(width=100000),
+    lambda d: d["config"].pop("width"),
+    lambda d: d["state"].popitem(),
+    lambda d: d["state"].update({next(iter(d["state"])): torch.zeros(3)}),
+])
+def test_a_damaged_model_file_is_one_clear_error(tmp_path, damage):
+    from nstlab.feedforward.pretrained import save_model
+
+    path = save_model(TransformerNet(width=4, blocks=1), tmp_path / "m.pth", styles=["s"])
+    data = torch.load(path, weights_only=True)
+    damage(data)
+    torch.save(data, path)
+    with pytest.raises(nstlab.ModelError, match="damaged"):
+        nstlab.load_model(path)

@@ -115,6 +115,22 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
     if not (isinstance(data, dict) and data.get("format") == FORMAT
             and data.get("kind") in ("transformer", "adain")):
         raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")
+    try:
+        model = _build(data)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:  # a damaged file
+        raise ModelError(f"{path}: a damaged model file ({type(err).__name__}: {str(err)[:200]})") from err
+    model.name = str(source)
+    model.style_names = list(data["styles"])
+    model.card = dict(data["card"])
+    return model.to(device).eval()
+
+
+def _build(data: dict):
+    """The network a model file describes, its weights loaded; errors for a config out of range."""
+    config = data["config"]
+    if not (0 < float(config["width"]) <= 256 and 0 <= int(config.get("blocks", 5)) <= 64
+            and 1 <= int(config.get("styles", 1)) <= 1024):
+        raise ValueError(f"the configuration {config} is out of range")
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state"].items()}
     for key, packed in data.get("quantized", {}).items():
         state[key] = dequantize(packed)
@@ -122,10 +138,9 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         model = TransformerNet(**data["config"])
         model.load_state_dict(state)
     else:
-        config = data["config"]
         bundled = config.get("encoder") == BUNDLED_ENCODER
         if bundled and config["arch"] != "vgg16":
-            raise ModelError(f"{path}: a bundled-encoder file must be VGG-16, not {config['arch']}")
+            raise ValueError(f"a bundled-encoder file must be VGG-16, not {config['arch']}")
         # the network owns its encoder: a copy of the (cached) bundled VGG, or the layers it carries
         encoder = copy.deepcopy(load_vgg(BUNDLED_VGG)) if bundled else VGGFeatures(config["arch"])
         model = AdaIN(encoder, Decoder(width=config["width"]))
@@ -134,12 +149,9 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         if bundled:
             unused |= {k for k in missing if k.startswith("encoder.")}
         if unexpected or set(missing) - unused:
-            raise ModelError(f"{path}: weights do not fit the AdaIN network "
+            raise ValueError("weights do not fit the AdaIN network "
                              f"(unexpected {unexpected}, missing {sorted(set(missing) - unused)})")
-    model.name = str(source)
-    model.style_names = list(data["styles"])
-    model.card = dict(data["card"])
-    return model.to(device).eval()
+    return model
 
 
 def _unused_encoder_keys(encoder: VGGFeatures) -> list[str]:
