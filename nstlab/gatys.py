@@ -43,7 +43,7 @@ from .mixing import as_list, load_masks, mix_weights, one_of, resize_mask
 from .result import Result
 from .samples import resolve_image
 from .targets import Targets
-from .vgg import POOLINGS, VGGFeatures, load_vgg
+from .vgg import VGGFeatures, check_pooling, load_vgg
 
 INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
@@ -189,8 +189,7 @@ class StyleTransfer:
             raise InputError("init='style' needs a style image")
         if optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-        if pooling not in POOLINGS:
-            raise InputError(f"pooling must be one of {', '.join(POOLINGS)}, got {pooling!r}")
+        check_pooling(pooling)
         if isinstance(init, str) and init == "content" and self.content is None:
             init = "noise"
         elif not isinstance(init, str):

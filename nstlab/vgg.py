@@ -52,6 +52,12 @@ _CACHE: dict[tuple, tuple] = {}  # load_vgg's: (source..., device) -> (extractor
 _CACHE_LOCK = threading.Lock()
 
 
+def check_pooling(pooling: str) -> str:
+    if pooling not in POOLINGS:
+        raise InputError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+    return pooling
+
+
 def layer_names(arch: str = "vgg19") -> list[str]:
     """All layer names of `arch` in forward order: conv1_1, relu1_1, conv1_2, ..., pool5."""
     if arch not in BLOCKS:
@@ -111,8 +117,7 @@ class VGGFeatures(nn.Module):
         pooling: "max" (as VGG was trained) or "avg" (smoother results, Gatys et al. 2016).
         """
         wanted = set(self.check_layers(layers))
-        if pooling not in POOLINGS:
-            raise InputError(f"pooling must be 'max' or 'avg', got {pooling!r}")
+        check_pooling(pooling)
         out: dict[str, torch.Tensor] = {}
         if not wanted:
             return out
