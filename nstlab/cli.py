@@ -32,8 +32,9 @@ from . import __version__
 from .color import MODES as COLOR_MODES
 from .device import PRECISIONS, default_device
 from .errors import DivergenceError, ImageError, NstlabError
-from .feedforward import MODELS, TrainConfig, apply
+from .feedforward import MODELS, TrainConfig, apply, load_model
 from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
+from .files import sha256_of
 from .gatys import INITS, OPTIMIZERS, stylize
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
 from .samples import SAMPLES, download_sample, is_original, sample_path
@@ -125,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", default=None,
                    help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16; "
                         "--arch vgg19 without a file: torchvision's, downloaded)")
+    s.add_argument("--sha256", default=None, help="the --weights file's sha256 (or its first 8+ digits)")
     s.add_argument("--arch", choices=("vgg16", "vgg19"), default=None,
                    help="architecture for torchvision weights (a file decides its own)")
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--allow-large", action="store_true", help="sizes above 4096 px (memory!)")
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
     sp = commands.add_parser(
         "samples", formatter_class=_Help, help="list the sample images (bundled; where originals are)")
@@ -167,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", type=Path, default=None, help="a checkpoint.pt to continue from")
     t.add_argument("--weights", default=None,
                    help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16)")
+    t.add_argument("--sha256", default=None, help="the --weights file's sha256 (or its first 8+ digits)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")
+    t.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
     a = commands.add_parser("apply", formatter_class=_Help, help="stylize an image with a trained network",
         description="Run a trained model (a file or a shipped model's name) on IMAGE.")
@@ -185,7 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--alpha", type=_number, default=1.0, help="adain: 0 = content, 1 = full style")
     a.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
+    a.add_argument("--sha256", default=None, help="the model file's expected sha256 (or its first 8+ digits)")
     a.add_argument("--device", default=None)
+    a.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
     commands.add_parser("models", help="list the shipped trained models")
 
@@ -239,7 +246,9 @@ def _stylize(args) -> int:
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
     styles = args.style.split(",")
     _check_output(args.output, [args.content, *styles])
-    extractor = load_vgg(args.weights, args.arch)
+    extractor = load_vgg(args.weights, args.arch, sha256=args.sha256)
+    if args.verbose:
+        _tell("VGG weights", extractor.source)
     result = stylize(args.content, styles if len(styles) > 1 else styles[0], settings=settings,
                      steps=args.steps[0] if len(args.steps) == 1 else args.steps,
                      size=args.size[0] if len(args.size) == 1 else args.size,
@@ -272,13 +281,16 @@ def _train(args) -> int:
                          seed=args.seed)
     card = train_model(args.kind, args.content, args.style, args.output, weights=args.weights, config=config,
                        run_dir=args.run_dir, resume=args.resume, progress=not args.quiet, device=device,
-                       width=chosen["width"], norm=args.norm, content_weight=args.content_weight,
+                       width=chosen["width"], sha256=args.sha256, norm=args.norm,
+                       content_weight=args.content_weight,
                        style_weight=args.style_weight, tv_weight=args.tv_weight)
     if dist.is_initialized():
         rank = dist.get_rank()
         dist.destroy_process_group()
         if rank > 0:  # rank 0 wrote the model
             return 0
+    if args.verbose:
+        print(f"nstlab: VGG weights: {card['vgg']}", file=sys.stderr)
     print(f"{args.output}: {config.steps} steps in {card['seconds']} s, final losses "
           + ", ".join(f"{k} {v:.3g}" for k, v in card["final_losses"].items()))
     return 0
@@ -290,7 +302,10 @@ def _apply(args) -> int:
     _check_output(args.output, [args.image, *(style or [])])
     if style is not None and len(style) == 1:
         style = style[0]
-    result = apply(args.model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
+    model = load_model(args.model, sha256=args.sha256, device=default_device(args.device))
+    if args.verbose:
+        _tell("model", model.file)
+    result = apply(model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
                    preserve_color=args.preserve_color or False, device=args.device)
     if not _save(result, args.output):
         return 1
@@ -329,6 +344,11 @@ def _notebooks(args) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def _tell(what: str, path) -> None:
+    """-v: which file was used, and its sha256 (to compare with a published one, or pass to --sha256)."""
+    print(f"nstlab: {what}: {path} (sha256 {sha256_of(path)})", file=sys.stderr)
 
 
 def _flat(groups: list[list[tuple[str, float]]]) -> dict[str, float]:

@@ -3,6 +3,8 @@
 `checked(path, sha256, error, what, hint)` returns the path when its content has that sha256 and
 raises `error` (an NstlabError subclass) saying what, where and what to do when it does not, or
 when it cannot be read -- never a bare OSError: the bundled VGG-16 and samples, downloads, models.
+A prefix of the digest is enough (torchvision names its files by the first 8 hex digits);
+`sha256_of(path)` is the digest itself, read in chunks (VGG-19 is 550 MB).
 
 `atomic(path)` gives a temporary name beside `path` to write to and renames it over `path` only
 when the writing succeeded: a crash or a concurrent reader never sees half a result, image,
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,13 +24,24 @@ from pathlib import Path
 from .errors import NstlabError
 
 
+def sha256_of(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def checked(path: Path, sha256: str, error: type[NstlabError], what: str, hint: str) -> Path:
+    expected = str(sha256).strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{8,64}", expected):
+        raise error(f"{what}: {sha256!r} is not a sha256 (8 to 64 hex digits)")
     try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        digest = sha256_of(path)
     except OSError as err:  # gone (a broken install), or not ours to read
         raise error(f"{what}: cannot read {path} ({err.strerror}); {hint}") from err
-    if digest != sha256:
-        raise error(f"{what}: {path} has sha256 {digest}, not the expected {sha256} (damaged?); {hint}")
+    if not digest.startswith(expected):
+        raise error(f"{what}: {path} has sha256 {digest}, not the expected {expected} (damaged?); {hint}")
     return Path(path)
 
 

@@ -128,9 +128,8 @@ def _decode(file, name: str) -> Image.Image:
         image.load()  # decode now, so a truncated file fails here and not later
     except UnidentifiedImageError as err:
         raise ImageError(f"{name}: not an image file Pillow can read") from err
-    except Image.DecompressionBombError as err:
-        raise ImageError(f"{name}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit "
-                         f"({err})") from err
+    except Image.DecompressionBombError as err:  # Pillow's own, higher limit: quote only ours
+        raise ImageError(f"{name}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit") from err
     except OSError as err:  # "image file is truncated", broken data streams
         raise ImageError(f"{name}: cannot decode image ({err})") from err
     return image

@@ -76,6 +76,7 @@ class VGGFeatures(nn.Module):
     def __init__(self, arch: str = "vgg19"):
         super().__init__()
         self.arch = arch
+        self.source = None  # the weights file, set by load_vgg
         self.names = layer_names(arch)
         convs, in_channels = {}, 3
         for block, n in enumerate(BLOCKS[arch], start=1):
@@ -142,17 +143,23 @@ class VGGFeatures(nn.Module):
 
 
 def load_vgg(weights=None, arch: str | None = None,
-             device: str | torch.device = "cpu") -> VGGFeatures:
+             device: str | torch.device = "cpu", *, sha256: str | None = None) -> VGGFeatures:
     """A `VGGFeatures` with pretrained weights, built once per (weights, arch, device) and shared.
 
     weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, else the bundled VGG-16 (for arch
     None or "vgg16"), else torchvision's ImageNet weights for `arch`; or "torchvision" for
-    those (default vgg19), downloaded once when online. With a file the architecture follows
-    the file (`arch`, if given, must agree). The extractor is frozen (no gradients to its
+    those (default vgg19), downloaded once when online and checked against the hash in their
+    name. With a file the architecture follows the file (`arch`, if given, must agree);
+    sha256: the file's expected sha256 (or a prefix of 8+ hex digits), checked before loading.
+    The extractor's `.source` names the file it came from. It is frozen (no gradients to its
     weights) and shared between callers: do not modify it (copy.deepcopy it for one of your own).
     """
     weights = _source(weights, arch)
     device = torch.device(device)
+    if sha256 is not None:
+        if str(weights) == "torchvision":
+            raise InputError("sha256= checks a weights file; torchvision's download is checked already")
+        checked(Path(weights).expanduser(), sha256, WeightsError, "VGG weights", "a damaged or other file")
     if str(weights) == "torchvision":
         source = ("torchvision", arch or "vgg19")
     else:  # the file decides the architecture
@@ -185,27 +192,34 @@ def _source(weights, arch: str | None):
 def _build(weights, arch: str | None) -> VGGFeatures:
     if str(weights) == "torchvision":
         arch = arch or "vgg19"
-        state = _torchvision_state(arch)
+        source = _torchvision_file(arch)
+        state = _file_state(source, "delete it to download it again")
     else:
-        state = _file_state(Path(weights).expanduser())
+        source = Path(weights).expanduser()
+        state = _file_state(source)
         file_arch = _arch_of(state, weights)
         if arch is not None and arch != file_arch:
             raise WeightsError(f"{weights} holds {file_arch} weights, but arch={arch!r} was asked for")
         arch = file_arch
     model = VGGFeatures(arch)
     convs = [name for name in model.names if name.startswith("conv")]
-    tensors = [value for key, value in state.items() if key.endswith(("weight", "bias"))]
-    renamed = {f"convs.{conv}.{kind}": tensors[2 * i + j]
-               for i, conv in enumerate(convs) for j, kind in enumerate(("weight", "bias"))}
+    weight = [value for key, value in state.items() if key.endswith("weight")]
+    bias = [value for key, value in state.items() if key.endswith("bias")]
+    if not len(weight) == len(bias) == len(convs):
+        raise WeightsError(f"{weights}: {arch} has {len(convs)} convolutions, each with a weight and a "
+                           f"bias; the file has {len(weight)} weights and {len(bias)} biases")
+    renamed = {f"convs.{conv}.{kind}": tensors[i]
+               for kind, tensors in (("weight", weight), ("bias", bias)) for i, conv in enumerate(convs)}
     renamed.update(mean=model.mean, std=model.std)
     try:
         model.load_state_dict(renamed)
     except RuntimeError as err:
         raise WeightsError(f"{weights}: tensors do not fit {arch} ({err})") from err
+    model.source = source
     return model
 
 
-def _file_state(path: Path) -> dict[str, torch.Tensor]:
+def _file_state(path: Path, hint: str = "") -> dict[str, torch.Tensor]:
     if path.is_dir():
         raise WeightsError(f"{path}: is a folder; give the VGG weights file in it")
     if not path.is_file():
@@ -216,12 +230,14 @@ def _file_state(path: Path) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
         reason = f"{type(err).__name__}: {err}"
-        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({reason})") from err
+        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({reason})"
+                           + (f"; {hint}" if hint else "")) from err
     if isinstance(state, dict) and state.get("format") == BUNDLE_FORMAT:  # int8 convolutions
         state = {f"{i}.{kind}": dequantize(packed) if kind == "weight" else packed["bias"].float()
                  for i, packed in enumerate(state["convs"].values()) for kind in ("weight", "bias")}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}")
+        raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}"
+                           + (f"; {hint}" if hint else ""))
     return _features_only(state)
 
 
@@ -241,23 +257,32 @@ def _arch_of(state: dict[str, torch.Tensor], source) -> str:
     raise WeightsError(f"{source}: found {n_convs} convolution weights; VGG-16 has 13, VGG-19 has 16")
 
 
-def _torchvision_state(arch: str) -> dict[str, torch.Tensor]:
+def _torchvision_file(arch: str) -> Path:
+    """torchvision's ImageNet weights for `arch` in torch hub's cache, downloaded if absent;
+    checked against the sha256 prefix in their name (vgg19-dcbb9e9d.pth) before anyone loads them."""
     from torchvision.models import VGG16_Weights, VGG19_Weights
 
     if arch not in BLOCKS:
         raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
-    enum = {"vgg16": VGG16_Weights, "vgg19": VGG19_Weights}[arch].IMAGENET1K_V1
-    try:
-        state = enum.get_state_dict(progress=True)
-    except (urllib.error.URLError, OSError) as err:
-        raise WeightsError(
-            f"could not download torchvision's {arch} ImageNet weights from {enum.url} ({err}).\n"
-            "Offline, point nstlab at a weights file instead, one of:\n"
-            f"  - set the environment variable {WEIGHTS_ENV}=/path/to/vgg-features.pth\n"
-            "  - pass weights=PATH (Python) or --weights PATH (command line)\n"
-            "The file is a state dict of torchvision.models.vgg16().features or vgg19().features "
-            "(or of the whole model); saving torchvision's own weights on a machine that is "
-            "online makes one: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1')"
-            ".features.state_dict(), 'vgg19-features.pth')"
-        ) from err
-    return _features_only(state)
+    url = {"vgg16": VGG16_Weights, "vgg19": VGG19_Weights}[arch].IMAGENET1K_V1.url
+    path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
+    if not path.is_file():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=True)  # temp + rename
+        except (urllib.error.URLError, OSError) as err:
+            raise WeightsError(
+                f"could not download torchvision's {arch} ImageNet weights from {url} ({err}).\n"
+                "Offline, point nstlab at a weights file instead, one of:\n"
+                f"  - set the environment variable {WEIGHTS_ENV}=/path/to/vgg-features.pth\n"
+                "  - pass weights=PATH (Python) or --weights PATH (command line)\n"
+                "The file is a state dict of torchvision.models.vgg16().features or vgg19().features "
+                "(or of the whole model); saving torchvision's own weights on a machine that is "
+                "online makes one: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1')"
+                ".features.state_dict(), 'vgg19-features.pth')"
+            ) from err
+        except RuntimeError as err:  # torch.hub's "invalid hash value": a broken download
+            raise WeightsError(f"the download of {url} is damaged ({err}); try again") from err
+    return checked(path, prefix, WeightsError, f"torchvision's {arch} weights",
+                   "delete the file to download it again")

@@ -97,7 +97,8 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
 
 def load_model(source, *, sha256: str | None = None, device="cpu"):
     """A TransformerNet or AdaIN from a shipped model's name or a file path, float32, eval mode.
-    The returned model has `.name` (the name or path), `.style_names` (list) and `.card` (dict)."""
+    The returned model has `.name` (the name or path), `.file` (the file read), `.style_names`
+    (list) and `.card` (dict). sha256: the file's expected sha256 (or its first 8+ hex digits)."""
     if isinstance(source, str) and source in MODELS:
         entry = MODELS[source]
         path, sha256 = MODELS_DIR / entry.file, sha256 or entry.sha256
@@ -107,7 +108,8 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         known = f" (shipped models: {', '.join(MODELS)})" if MODELS else ""
         raise ModelError(f"{source}: no such model file{known}")
     if sha256 is not None:
-        checked(path, sha256, ModelError, f"model {source}", "a shipped model: reinstall nstlab")
+        hint = "a shipped model: reinstall nstlab" if source in MODELS else "a damaged or different copy"
+        checked(path, sha256, ModelError, f"model {source}", hint)
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
@@ -119,7 +121,7 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
         model = _build(data)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:  # a damaged file
         raise ModelError(f"{path}: a damaged model file ({type(err).__name__}: {str(err)[:200]})") from err
-    model.name = str(source)
+    model.name, model.file = str(source), path
     model.style_names = list(data["styles"])
     model.card = dict(data["card"])
     return model.to(device).eval()

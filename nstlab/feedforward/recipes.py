@@ -22,7 +22,8 @@ import torch.distributed as dist
 
 from ..device import default_device
 from ..errors import InputError
-from ..vgg import BUNDLED_SHA256, WEIGHTS_ENV, load_vgg
+from ..files import sha256_of
+from ..vgg import BUNDLED_SHA256, BUNDLED_VGG, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
 from .objectives import ADAIN_STYLE_WEIGHT, FEEDFORWARD_SETTINGS, AdaINObjective, PerceptualObjective
@@ -70,20 +71,21 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
 
 def train_model(kind: str, photos, styles, output, *, weights=None, config: TrainConfig | None = None,
                 run_dir=None, resume=None, progress: bool = True, device=None, width=None,
-                **network) -> dict:
+                sha256: str | None = None, **network) -> dict:
     """Build, train and save a network of `kind`; returns its card. Under torchrun only rank 0 writes.
 
     photos: folder(s) of training photos; styles: style images (johnson: one, cin: several) or,
     for adain, folder(s) of paintings; config and width: by default the recipe for the device
     (`recipe_for`); run_dir: checkpoints and previews (default: OUTPUT-run/ beside the model, so
-    an interrupted run can --resume); network: norm, content/style/tv weight.
+    an interrupted run can --resume); sha256: of the VGG weights file, checked before loading;
+    network: norm, content/style/tv weight.
     """
     output = Path(output)
     run_dir = output.with_name(f"{output.stem}-run") if run_dir is None else run_dir
     recipe = recipe_for(kind, default_device(device))
     config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"])
     network["width"] = recipe["width"] if width is None else width
-    extractor = load_vgg(weights)
+    extractor = load_vgg(weights, sha256=sha256)
     objective = objective_for(kind, list(styles), extractor, crop=config.crop, **network)
     began = time.perf_counter()
     history = train(objective, photos, config, out_dir=run_dir, resume=resume, progress=progress,
@@ -93,17 +95,17 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
             "steps": config.steps, "batch": config.batch, "crop": config.crop, "lr": config.lr,
             "objective": objective.describe(),
             "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
-            "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(weights)}"}
+            "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(extractor)}"}
     if not dist.is_initialized() or dist.get_rank() == 0:
         save_model(objective.model, output, styles=names, card=card)
     return card
 
 
-def _weights_source(weights) -> str:
-    """Where the VGG came from, for the card: a file, torchvision, or the bundled VGG-16."""
-    if weights is None and not os.environ.get(WEIGHTS_ENV):
-        return f"the bundled int8 VGG-16 (sha256 {BUNDLED_SHA256[:12]}...)"
-    return str(weights or os.environ[WEIGHTS_ENV])
+def _weights_source(extractor) -> str:
+    """Where the VGG came from, for the card: its file (the bundled VGG-16 by name) and sha256."""
+    digest = BUNDLED_SHA256 if extractor.source == BUNDLED_VGG else sha256_of(extractor.source)
+    where = "the bundled int8 VGG-16" if extractor.source == BUNDLED_VGG else str(extractor.source)
+    return f"{where} (sha256 {digest[:12]}...)"
 
 
 def _list(value) -> list:

@@ -27,6 +27,7 @@ class ImagePicker(W.VBox):
             value = initial
         else:
             self.uploaded, value = resolve_image(initial), UPLOAD
+        self._initial = (value, self.uploaded)
         self.on_change, self.on_error, self.thumb_size = on_change, on_error or (lambda _: None), thumb
         self.dropdown = W.Dropdown(options=[*names, UPLOAD], value=value, description=label)
         self.upload = W.FileUpload(accept="image/*", multiple=False, description="upload")
@@ -43,6 +44,13 @@ class ImagePicker(W.VBox):
                 raise ImageError("nothing uploaded yet: press upload")
             return self.uploaded
         return resolve_image(self.dropdown.value)
+
+    def reset(self) -> None:
+        """Back to the initial choice (and the initial upload, if it was one)."""
+        value, self.uploaded = self._initial
+        if self.dropdown.value == value:
+            self._changed()
+        self.dropdown.value = value
 
     def _uploaded(self, change) -> None:
         if not change["new"]:

@@ -50,6 +50,7 @@ class LivePreview:
                                                            object_fit="contain"))
         self.loss_plot = W.Image(format="png", layout=W.Layout(width=plot_width, height="auto"))
         self.status = W.HTML()
+        self.error = False  # the status line shows an error
         self.fps, self.budget = fps, budget
         self.start()
 
@@ -83,5 +84,6 @@ class LivePreview:
         return f" · drawing {100 * self.draw_seconds / max(elapsed, 1e-9):.0f}% of the time"
 
     def say(self, text: str, error: bool = False) -> None:
+        self.error = error
         color = "#b00020" if error else "inherit"
         self.status.value = f"<span style='color:{color}'>{html.escape(text)}</span>"

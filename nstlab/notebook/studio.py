@@ -10,11 +10,17 @@ on their own thread while a cell runs, and between cells the kernel is idle anyw
 - The worker draws through the shared `LivePreview` (preview.py): pyplot-free, throttled, within
   a share of the run time.
 - Anything the worker raises ends up in the status line, never in a lost thread.
+- The studio tracks its worker itself (`_active`, set at Start, cleared when the worker ends), not
+  through Thread.is_alive(), which a kernel interrupt during join() can leave wrong; Start, Stop,
+  Reset and live changes take one lock, so a Reset between "is it running?" and "act" cannot
+  slip in. Interrupting `wait()` stops the run. The step image is copied in the worker, between
+  steps, so Save never catches an image half-way through an update.
 Adam is the default live optimizer: L-BFGS restarts its history at every change of the weights.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
@@ -52,6 +58,8 @@ class Studio(W.VBox):
         self.result: Result | None = None
         self.history: list[dict[str, float]] = []
         self._thread: threading.Thread | None = None
+        self._active = False  # a worker is running (set at Start, cleared by the worker at its end)
+        self._lock = threading.RLock()  # Start / Stop / Reset / live changes: one at a time
         self._latest: Step | None = None
         self._defaults = defaults = settings or Settings()
 
@@ -95,6 +103,7 @@ class Studio(W.VBox):
             button.add_class(f"nstlab-{name}")
             button.on_click(lambda _, action=actions[name]: action())
         self.save_path = W.Text(save_path, description="save as")
+        self._options = dict(size=size, steps=steps, optimizer=optimizer, init=init)  # for Reset
 
         for w in (self.content_weight, self.style_weight, self.tv_weight, *self.content_layers.values(),
                   *self.style_layers.values(), *self.layer_weights.values()):
@@ -120,7 +129,7 @@ class Studio(W.VBox):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._active
 
     @property
     def frames(self) -> int:
@@ -132,65 +141,87 @@ class Studio(W.VBox):
 
     def run(self, wait: bool = False) -> None:
         """Start a run with the current controls in a worker thread; wait=True blocks until it ends."""
-        if self.running:
-            self._set_status("already running: Stop it first, or change the controls live")
-            return
-        try:
-            content, style = self.image("content"), self.image("style")
-            self.transfer = StyleTransfer(content, style, self.extractor, self.settings, self.device)
-        except NstlabError as err:
-            self._set_status(f"cannot start: {err}", error=True)
-            return
-        self.history, self.result, self._latest = [], None, None
-        self.live.start()
-        options = dict(steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
-                       init=self.init.value)
-        self._thread = threading.Thread(target=self._work, kwargs=options, name="nstlab-studio", daemon=True)
-        self._thread.start()
-        self._set_status(self._progress_text("running"))
-        self._sync_buttons()
+        with self._lock:
+            if self._active:
+                state = "paused" if self.transfer.paused else "running"
+                self._set_status(f"already {state}: Stop it first, or change the controls live")
+                return
+            try:
+                content, style = self.image("content"), self.image("style")
+                self.transfer = StyleTransfer(content, style, self.extractor, self.settings, self.device)
+            except NstlabError as err:
+                self._set_status(f"cannot start: {err}", error=True)
+                return
+            self.history, self.result, self._latest = [], None, None
+            self.live.start()
+            options = dict(steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
+                           init=self.init.value)
+            self._active = True
+            self._thread = threading.Thread(target=self._work, args=(self.transfer,), kwargs=options,
+                                            name="nstlab-studio", daemon=True)
+            self._thread.start()
+            self._set_status(self._progress_text("running"))
+            self._sync_buttons()
         if wait:
             self.wait()
 
     def wait(self, timeout: float | None = None) -> Result | None:
-        """Block until the worker ends (or `timeout` seconds pass); the result, if there is one."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Block until the worker ends (or `timeout` seconds pass); the result, if there is one.
+        An interrupt (Ctrl-C, the kernel's stop button) stops the run, then is raised again."""
+        thread = self._thread
+        if thread is None:
+            return self.result
+        try:
+            thread.join(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            thread.join()  # the worker stops after the current step
+            raise
         return self.result
 
     def pause(self) -> None:
-        if self.running:
-            self.transfer.pause()
-            self._set_status(self._progress_text("paused"))
-            self._sync_buttons()
+        with self._lock:
+            if self._active:
+                self.transfer.pause()
+                self._set_status(self._progress_text("paused"))
+                self._sync_buttons()
 
     def resume(self) -> None:
-        if self.running:
-            self.transfer.resume()
-            self._set_status(self._progress_text("running"))
-            self._sync_buttons()
+        with self._lock:
+            if self._active:
+                self.transfer.resume()
+                self._set_status(self._progress_text("running"))
+                self._sync_buttons()
 
     def stop(self) -> None:
-        if self.running:
-            self.transfer.stop()
+        """Ask the run to end after its current step (also when paused); the result is kept."""
+        with self._lock:
+            if self._active:
+                self.transfer.stop()
 
     def reset(self) -> None:
-        """Stop, put every control back to its starting value, and forget the run."""
-        self.stop()
-        self.wait()
-        d = self._defaults
-        self.content_weight.value, self.style_weight.value = d.content_weight, d.style_weight
-        self.tv_weight.value = max(d.tv_weight, 1e-3)
-        for n, box in self.content_layers.items():
-            box.value = n in d.content_layers
-        for n, box in self.style_layers.items():
-            box.value = n in d.style_layers
-            self.layer_weights[n].value = d.style_layers.get(n, 1.0)
-        self.history, self.result, self._latest, self.transfer = [], None, None, None
-        self._show_content()
-        self.loss_plot.value = b""
-        self._set_status("reset: press Start")
-        self._sync_buttons()
+        """Stop, put every control back to its starting value (weights, layers, images, size,
+        steps, optimizer, start image), and forget the run."""
+        with self._lock:
+            self.stop()
+            self.wait()
+            d = self._defaults
+            self.content_weight.value, self.style_weight.value = d.content_weight, d.style_weight
+            self.tv_weight.value = max(d.tv_weight, 1e-3)
+            for n, box in self.content_layers.items():
+                box.value = n in d.content_layers
+            for n, box in self.style_layers.items():
+                box.value = n in d.style_layers
+                self.layer_weights[n].value = d.style_layers.get(n, 1.0)
+            for name, value in self._options.items():
+                getattr(self, name).value = value
+            self.history, self.result, self._latest, self.transfer = [], None, None, None
+            for picker in self.pickers.values():
+                picker.reset()
+            self._show_content()
+            self.loss_plot.value = b""
+            self._set_status("reset: press Start")
+            self._sync_buttons()
 
     def save(self, path=None) -> Path | None:
         """Save the latest image (the result, or the current step while running); None on failure."""
@@ -219,9 +250,9 @@ class Studio(W.VBox):
 
     # -- the worker thread ---------------------------------------------------------------------
 
-    def _work(self, **options) -> None:
+    def _work(self, transfer: StyleTransfer, **options) -> None:
         try:
-            self.result = self.transfer.run(callback=self._on_step, progress=False, **options)
+            self.result = transfer.run(callback=self._on_step, progress=False, **options)
             self._draw()
             self._set_status(f"{self._progress_text(self.result.status)} in {self.result.seconds:.1f} s"
                              f"{self.live.share()}")
@@ -232,10 +263,11 @@ class Studio(W.VBox):
                 self.preview.value = png(best.image)
             self._set_status(f"error: {type(err).__name__}: {err}", error=True)
         finally:
-            self._sync_buttons(running=False)  # this thread is about to end
+            self._active = False  # this thread is about to end
+            self._sync_buttons()
 
     def _on_step(self, step: Step) -> None:
-        self._latest = step
+        self._latest = dataclasses.replace(step, image=step.image.clone())  # the live one changes next step
         self.history.append({**step.losses, "loss": step.loss})
         if step.step == 1:
             self._draw()
@@ -249,42 +281,53 @@ class Studio(W.VBox):
         if step is None:
             return
         self.live.draw(self.result.image if self.result is not None else step.image, self.history)
-        if self.result is None:
-            state = "paused" if self.transfer.paused else "running"
+        transfer = self.transfer
+        if self.result is None and transfer is not None:
+            state = "paused" if transfer.paused else "running"
             self._set_status(self._progress_text(state) + self.live.share())
 
     # -- controls ------------------------------------------------------------------------------
 
     def _settings_changed(self, _change) -> None:
-        if not self.running:
-            return
-        try:
-            self.transfer.update(self.settings)
-        except NstlabError as err:
-            self._set_status(f"not applied: {err}", error=True)
+        with self._lock:
+            if not self._active:
+                return
+            try:
+                self.transfer.update(self.settings)
+            except NstlabError as err:
+                self._set_status(f"not applied: {err}", error=True)
+                return
+            self._set_status(self._progress_text("paused" if self.transfer.paused else "running"))
 
     def _show_content(self) -> None:
-        """The preview shows the content until a run starts."""
-        if self.running:
+        """The preview shows the content until a run starts; a valid choice clears an old error."""
+        if self._active:
             return
         try:
             self.preview.value = png(resize(self.image("content"), 400))
         except NstlabError as err:
             self._set_status(f"content: {err}", error=True)
+            return
+        if self.live.error:
+            self._set_status("ready: press Start")
 
     def _progress_text(self, state: str) -> str:
-        step = self._latest
-        s = step.settings if step is not None else self.settings
+        """"running · step 12/200 · loss 3.2 · content weight 1 (relu4_2) · style weight 1e+03
+        (relu1_1 ...) · TV weight 1", the settings in force (a live change shows at once)."""
+        step, transfer = self._latest, self.transfer
+        s = transfer.settings if transfer is not None else self.settings
         where = f"step {step.step}/{step.total} · loss {step.loss:.4g}" if step else "step 0"
-        return (f"{state} · {where} · content weight {s.content_weight:.3g} · "
-                f"style weight {s.style_weight:.3g} · TV weight {s.tv_weight:.3g}")
+        content = " ".join(s.content_layers) or "no layer"
+        style = " ".join(s.style_layers) or "no layer"
+        return (f"{state} · {where} · content weight {s.content_weight:.3g} ({content}) · "
+                f"style weight {s.style_weight:.3g} ({style}) · TV weight {s.tv_weight:.3g}")
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.live.say(text, error)
 
-    def _sync_buttons(self, running: bool | None = None) -> None:
-        running = self.running if running is None else running
-        paused = running and self.transfer.paused
+    def _sync_buttons(self) -> None:
+        running, transfer = self._active, self.transfer
+        paused = running and transfer is not None and transfer.paused
         self.buttons["start"].disabled = running
         self.buttons["pause"].disabled = not running or paused
         self.buttons["resume"].disabled = not paused
