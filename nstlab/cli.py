@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -31,7 +32,7 @@ from PIL import Image
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .device import PRECISIONS, default_device
-from .errors import DivergenceError, ImageError, NstlabError
+from .errors import DivergenceError, ImageError, ModelError, NstlabError
 from .feedforward import MODELS, TrainConfig, apply, load_model
 from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
 from .files import sha256_of
@@ -52,9 +53,9 @@ def _ints(text: str) -> list[int]:
 
 
 def _layers(text: str) -> list[tuple[str, float]]:
-    """'relu3_1', 'relu3_1:0.5' or 'relu1_1,relu2_1:2' -> [(name, weight), ...]."""
+    """'relu3_1', 'relu3_1:0.5' or 'relu1_1,relu2_1:2' (or spaces) -> [(name, weight), ...]."""
     layers = []
-    for item in text.split(","):
+    for item in re.split(r"[,\s]+", text.strip()):
         name, _, weight = item.strip().partition(":")
         try:
             layers.append((name, float(weight) if weight else 1.0))
@@ -92,8 +93,15 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage error is one line, like every other bad input (argparse prints the usage first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nstlab", description="Neural style transfer.")
+    parser = _Parser(prog="nstlab", description="Neural style transfer.")
     parser.add_argument("--version", action="version", version=f"nstlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -173,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sha256", default=None, help="the --weights file's sha256 (or its first 8+ digits)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None)
-    t.add_argument("-q", "--quiet", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no recipe line")
     t.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
     a = commands.add_parser("apply", formatter_class=_Help, help="stylize an image with a trained network",
@@ -271,14 +279,16 @@ def _train(args) -> int:
 
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():  # under torchrun
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    _check_writable(args.output, ModelError)
     device = default_device(args.device)
     recipe = recipe_for(args.kind, device)
     chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in recipe.items()}
-    if any(getattr(args, k) is None for k in recipe) and os.environ.get("RANK", "0") == "0":
-        print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
-              + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
     config = TrainConfig(steps=chosen["steps"], batch=args.batch, crop=chosen["crop"], lr=args.lr,
                          seed=args.seed)
+    announce = not args.quiet and os.environ.get("RANK", "0") == "0"
+    if announce and any(getattr(args, k) is None for k in recipe):
+        print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
+              + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
     card = train_model(args.kind, args.content, args.style, args.output, weights=args.weights, config=config,
                        run_dir=args.run_dir, resume=args.resume, progress=not args.quiet, device=device,
                        width=chosen["width"], sha256=args.sha256, norm=args.norm,
@@ -361,6 +371,7 @@ def _check_output(path: Path, inputs) -> None:
     one of the run's own input files (the result would replace the user's photo)."""
     if any(Path(i).exists() and Path(i).resolve() == path.resolve() for i in inputs):
         raise ImageError(f"{path}: is an input of this run; write the result under another name")
+    _check_writable(path, ImageError)
     image_format = Image.registered_extensions().get(path.suffix.lower())
     if image_format is None:
         raise ImageError(f"{path}: unknown image extension (use .png or .jpg)")
@@ -369,16 +380,20 @@ def _check_output(path: Path, inputs) -> None:
     except (OSError, KeyError, ValueError) as err:
         raise ImageError(f"{path}: Pillow cannot write a colour image as {image_format} ({err}); "
                          "use .png or .jpg") from None
+
+
+def _check_writable(path: Path, error: type[NstlabError]) -> None:
+    """`path` can be written: not a folder, not read-only, in a folder where a file can be made."""
     if path.is_dir():
-        raise ImageError(f"{path}: is a folder; give the file name to write")
+        raise error(f"{path}: is a folder; give the file name to write")
     if path.exists() and not os.access(path, os.W_OK):
-        raise ImageError(f"{path}: exists and cannot be written")
+        raise error(f"{path}: exists and cannot be written")
     folder = path.resolve().parent
-    if folder.exists():  # the result is written as a temporary file there, then renamed: try it
+    if folder.exists():  # outputs are written as a temporary file there, then renamed: try it
         try:
             tempfile.TemporaryFile(dir=folder).close()
         except OSError as err:
-            raise ImageError(f"{path}: cannot write to {folder} ({err.strerror})") from None
+            raise error(f"{path}: cannot write to {folder} ({err.strerror})") from None
 
 
 def _save(result, path: Path) -> bool:

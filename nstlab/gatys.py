@@ -190,6 +190,8 @@ class StyleTransfer:
         if optimizer not in OPTIMIZERS:
             raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
         check_pooling(pooling)
+        if lr is not None and not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
+            raise InputError(f"lr (the learning rate) must be a finite number > 0, got {lr}")
         if isinstance(init, str) and init == "content" and self.content is None:
             init = "noise"
         elif not isinstance(init, str):
@@ -279,9 +281,9 @@ class StyleTransfer:
             bar.set_postfix(loss=f"{loss:.4g}", size=size, refresh=False)
             if callback is not None:
                 callback(Step(run.steps, run.total, size, loss, losses, image.detach(), settings))
-        worse = optimizer == "adam" and loss > WORSE_AT_THE_END * run.best_loss  # L-BFGS's first steps
-        if run.status == "done" and current is not None and (  # overshoot by 20x and recover
-                not torch.isfinite(image).all() or worse):
+        stepped = run.status == "done" and current is not None  # (a stop before step 1 took none)
+        worse = stepped and optimizer == "adam" and loss > WORSE_AT_THE_END * run.best_loss  # L-BFGS's
+        if stepped and (not torch.isfinite(image).all() or worse):  # first steps overshoot 20x, recover
             run.status = "diverged"  # NaN pixels after the last update, or ending far above its best
             raise DivergenceError(
                 f"the optimization went wrong: its last loss was {loss:.4g}, its best {run.best_loss:.4g}"

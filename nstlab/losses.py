@@ -91,10 +91,16 @@ def _is_number(value) -> bool:
 
 def _weights(value, what: str = "layer") -> Mapping[str, float]:
     """{"relu1_1": 1.0, ...} from a mapping, a list of names or one name (weight 1 each); read-only."""
+    if value is None and what == "term":
+        value = {}
     if isinstance(value, str):
         value = [value]  # one layer, not its letters
+    if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        raise InputError(f"{what}s must be a name, a list of names or {{name: weight}}, got {value!r}")
     weights = dict(value) if isinstance(value, Mapping) else {name: 1.0 for name in value}
     for name, w in weights.items():
+        if not isinstance(name, str):
+            raise InputError(f"{what} names must be strings, got {name!r}")
         if not (_is_number(w) and math.isfinite(w) and w >= 0):
             raise InputError(f"{what} weight for {name!r} must be a finite number >= 0, got {w!r}")
     return MappingProxyType({name: float(w) for name, w in weights.items()})

@@ -214,7 +214,8 @@ def _build(weights, arch: str | None) -> VGGFeatures:
     try:
         model.load_state_dict(renamed)
     except RuntimeError as err:
-        raise WeightsError(f"{weights}: tensors do not fit {arch} ({err})") from err
+        reason = " ".join(str(err).split())  # one line
+        raise WeightsError(f"{weights}: tensors do not fit {arch} ({reason})") from err
     model.source = source
     return model
 
@@ -229,7 +230,7 @@ def _file_state(path: Path, hint: str = "") -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
-        reason = f"{type(err).__name__}: {err}"
+        reason = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
         raise WeightsError(f"{path}: not a loadable PyTorch state dict ({reason})"
                            + (f"; {hint}" if hint else "")) from err
     if isinstance(state, dict) and state.get("format") == BUNDLE_FORMAT:  # int8 convolutions
@@ -238,7 +239,12 @@ def _file_state(path: Path, hint: str = "") -> dict[str, torch.Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{path}: expected a state dict of tensors, got {type(state).__name__}"
                            + (f"; {hint}" if hint else ""))
-    return _features_only(state)
+    state = _features_only(state)
+    broken = [key for key, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:  # else every run "diverges" at its first step
+        raise WeightsError(f"{path}: NaN or infinite values in {', '.join(broken[:3])}: damaged weights"
+                           + (f"; {hint}" if hint else ""))
+    return state
 
 
 def _features_only(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

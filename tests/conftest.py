@@ -62,3 +62,16 @@ def random_vgg_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def random_vgg(random_vgg_file) -> VGGFeatures:
     return load_vgg(random_vgg_file)
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """A folder of four small training photos in a subfolder, and a file that is not an image."""
+    from nstlab.images import save_image
+    from nstlab.samples import checkerboard, noise
+
+    folder = tmp_path / "photos"
+    for i in range(4):
+        save_image(noise(40, seed=i) * 0.5 + checkerboard(40, 4) * 0.5, folder / "sub" / f"{i}.png")
+    (folder / "notes.txt").write_text("not an image")
+    return folder

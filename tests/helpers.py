@@ -1,6 +1,26 @@
-"""Test doubles around the VGG extractor."""
+"""Test doubles around the VGG extractor, small training set-ups, and files made to be bad."""
+
+import struct
+import zlib
 
 import torch
+
+from nstlab.feedforward.objectives import PerceptualObjective
+from nstlab.feedforward.train import TrainConfig
+from nstlab.losses import Settings
+
+SETTINGS = Settings(content_layers=["relu2_2"], style_layers=["relu1_2", "relu2_2"], style_weight=10.0)
+
+
+def config(**kw) -> TrainConfig:
+    """A training configuration for tiny runs: 6 steps of 2 crops of 32 px."""
+    values = dict(steps=6, batch=2, crop=32, lr=1e-2, preview_every=3, checkpoint_every=3)
+    values.update(kw)
+    return TrainConfig(**values)
+
+
+def perceptual(model, styles, vgg, **kw) -> PerceptualObjective:
+    return PerceptualObjective(model, styles, vgg, SETTINGS, style_size=32, **kw)
 
 
 class Probe(torch.nn.Module):
@@ -29,3 +49,13 @@ class Probe(torch.nn.Module):
 
     def grad_calls(self):
         return sum(1 for g, _ in self.calls if g)
+
+
+def png_claiming_size(width, height) -> bytes:
+    """A PNG whose header says width x height (the pixel data is never reached)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))

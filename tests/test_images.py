@@ -1,9 +1,8 @@
-import struct
-import zlib
 
 import numpy as np
 import pytest
 import torch
+from helpers import png_claiming_size
 from PIL import Image
 
 from nstlab.images import ImageError, load_image, resize, save_image, shuffle_tiles, to_pil
@@ -117,14 +116,6 @@ def test_bad_in_memory_inputs(bad, reason):
         load_image(bad)
 
 
-def _png_claiming_size(width, height) -> bytes:
-    """A PNG whose header says width x height (the pixel data is never reached)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    chunk = lambda kind, data: (struct.pack(">I", len(data)) + kind + data  # noqa: E731
-                                + struct.pack(">I", zlib.crc32(kind + data)))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10))
-
-
 def test_bad_files_name_the_file_and_reason(tmp_path):
     good = tmp_path / "good.jpg"
     Image.fromarray(rgb_array(64, 64)).save(good)
@@ -133,8 +124,8 @@ def test_bad_files_name_the_file_and_reason(tmp_path):
         "empty.png": (b"", "empty"),
         "text.png": (b"hello, not an image\n" * 10, "not an image"),
         "truncated.jpg": (good.read_bytes()[:400], "cannot decode|truncated"),
-        "huge.png": (_png_claiming_size(200_000, 200_000), "megapixel"),
-        "large.png": (_png_claiming_size(12_000, 10_000), "120 megapixels"),
+        "huge.png": (png_claiming_size(200_000, 200_000), "megapixel"),
+        "large.png": (png_claiming_size(12_000, 10_000), "120 megapixels"),
     }
     for name, (data, reason) in cases.items():
         path = tmp_path / name

@@ -113,14 +113,15 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights_only errors have no common type
-        raise ModelError(f"{path}: not a loadable model file ({err})") from err
+        raise ModelError(f"{path}: not a loadable model file ({' '.join(str(err).split())[:300]})") from err
     if not (isinstance(data, dict) and data.get("format") == FORMAT
             and data.get("kind") in ("transformer", "adain")):
         raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")
     try:
         model = _build(data)
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:  # a damaged file
-        raise ModelError(f"{path}: a damaged model file ({type(err).__name__}: {str(err)[:200]})") from err
+        reason = " ".join(str(err).split())[:200]  # one line
+        raise ModelError(f"{path}: a damaged model file ({type(err).__name__}: {reason})") from err
     model.name, model.file = str(source), path
     model.style_names = list(data["styles"])
     model.card = dict(data["card"])
@@ -136,6 +137,9 @@ def _build(data: dict):
     state = {k: v.float() if v.is_floating_point() else v for k, v in data["state"].items()}
     for key, packed in data.get("quantized", {}).items():
         state[key] = dequantize(packed)
+    broken = [key for key, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ValueError(f"NaN or infinite values in {', '.join(broken[:3])}")
     if data["kind"] == "transformer":
         model = TransformerNet(**data["config"])
         model.load_state_dict(state)

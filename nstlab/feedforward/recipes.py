@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import torch
 import torch.distributed as dist
 
 from ..device import default_device
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..files import sha256_of
 from ..vgg import BUNDLED_SHA256, BUNDLED_VGG, load_vgg
 from .adain import AdaIN, Decoder
@@ -97,7 +98,13 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
             "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
             "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(extractor)}"}
     if not dist.is_initialized() or dist.get_rank() == 0:
-        save_model(objective.model, output, styles=names, card=card)
+        try:
+            save_model(objective.model, output, styles=names, card=card)
+        except OSError as err:  # the disk filled up, the folder went away: keep the trained network
+            fallback = Path(tempfile.gettempdir()) / f"nstlab-{time.strftime('%Y%m%d-%H%M%S')}-{output.name}"
+            save_model(objective.model, fallback, styles=names, card=card)
+            raise ModelError(f"cannot save {output} ({err.strerror or err}); the trained model is in "
+                             f"{fallback}") from err
     return card
 
 

@@ -10,8 +10,9 @@ on their own thread while a cell runs, and between cells the kernel is idle anyw
 - The worker draws through the shared `LivePreview` (preview.py): pyplot-free, throttled, within
   a share of the run time.
 - Anything the worker raises ends up in the status line, never in a lost thread.
-- The studio tracks its worker itself (`_active`, set at Start, cleared when the worker ends), not
-  through Thread.is_alive(), which a kernel interrupt during join() can leave wrong; Start, Stop,
+- The studio tracks its worker itself (`_active`, set at Start, cleared when the worker ends, and
+  an Event it sets), not through Thread.is_alive() / join(), which a kernel interrupt during join()
+  leaves wrong (is_alive() turns False while the thread runs on); Start, Stop,
   Reset and live changes take one lock, so a Reset between "is it running?" and "act" cannot
   slip in. Interrupting `wait()` stops the run. The step image is copied in the worker, between
   steps, so Save never catches an image half-way through an update.
@@ -57,8 +58,9 @@ class Studio(W.VBox):
         self.transfer: StyleTransfer | None = None
         self.result: Result | None = None
         self.history: list[dict[str, float]] = []
-        self._thread: threading.Thread | None = None
         self._active = False  # a worker is running (set at Start, cleared by the worker at its end)
+        self._done = threading.Event()  # set by the worker at its end
+        self._done.set()
         self._lock = threading.RLock()  # Start / Stop / Reset / live changes: one at a time
         self._latest: Step | None = None
         self._defaults = defaults = settings or Settings()
@@ -156,10 +158,10 @@ class Studio(W.VBox):
             self.live.start()
             options = dict(steps=self.steps.value, size=self.size.value, optimizer=self.optimizer.value,
                            init=self.init.value)
-            self._active = True
-            self._thread = threading.Thread(target=self._work, args=(self.transfer,), kwargs=options,
-                                            name="nstlab-studio", daemon=True)
-            self._thread.start()
+            self._active, self._done = True, threading.Event()
+            worker = threading.Thread(target=self._work, args=(self.transfer, self._done), kwargs=options,
+                                      name="nstlab-studio", daemon=True)
+            worker.start()
             self._set_status(self._progress_text("running"))
             self._sync_buttons()
         if wait:
@@ -168,14 +170,12 @@ class Studio(W.VBox):
     def wait(self, timeout: float | None = None) -> Result | None:
         """Block until the worker ends (or `timeout` seconds pass); the result, if there is one.
         An interrupt (Ctrl-C, the kernel's stop button) stops the run, then is raised again."""
-        thread = self._thread
-        if thread is None:
-            return self.result
+        done = self._done
         try:
-            thread.join(timeout)
+            done.wait(timeout)
         except KeyboardInterrupt:
             self.stop()
-            thread.join()  # the worker stops after the current step
+            done.wait()  # the worker stops after the current step
             raise
         return self.result
 
@@ -250,7 +250,7 @@ class Studio(W.VBox):
 
     # -- the worker thread ---------------------------------------------------------------------
 
-    def _work(self, transfer: StyleTransfer, **options) -> None:
+    def _work(self, transfer: StyleTransfer, done: threading.Event, **options) -> None:
         try:
             self.result = transfer.run(callback=self._on_step, progress=False, **options)
             self._draw()
@@ -265,6 +265,7 @@ class Studio(W.VBox):
         finally:
             self._active = False  # this thread is about to end
             self._sync_buttons()
+            done.set()
 
     def _on_step(self, step: Step) -> None:
         self._latest = dataclasses.replace(step, image=step.image.clone())  # the live one changes next step
