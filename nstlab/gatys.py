@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the line, not a dead widget
 
 from . import color
 from .device import autocast, check_precision, default_device, on

@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -99,8 +100,9 @@ def feature_maps(features, channels=16, *, ncols=8, size=1.5, cmap="viridis", ti
 def gram_heatmaps(grams, *, channels=64, size=4.0, cmap="magma", fig=None) -> Figure:
     """Gram matrices {title: (C, C) or (1, C, C)} side by side on one colour scale, so they compare.
 
-    Only the first `channels` channels are shown (None: all); the colour range is the min / max
-    over everything shown, and one colorbar serves all panels.
+    Only the first `channels` channels are shown (None: all). The colours are on a log scale over
+    four decades below the largest entry shown (a few channel pairs are hundreds of times larger
+    than the rest: on a linear scale everything else would be black); one colorbar serves all.
     """
     if not grams:
         raise InputError("no Gram matrices to show")
@@ -114,17 +116,17 @@ def gram_heatmaps(grams, *, channels=64, size=4.0, cmap="magma", fig=None) -> Fi
         if g.dim() != 2 or g.shape[0] != g.shape[1]:
             raise InputError(f"{name!r}: expected a Gram matrix (C, C) or (1, C, C), got {tuple(g.shape)}")
         shown[name] = (g[:channels, :channels].numpy(), g.shape[0])  # ((c, c), C)
-    vmin = min(float(g.min()) for g, _ in shown.values())
-    vmax = max(float(g.max()) for g, _ in shown.values())
+    vmax = max(float(np.abs(g).max()) for g, _ in shown.values()) or 1.0
+    norm = LogNorm(vmin=vmax * 1e-4, vmax=vmax, clip=True)  # (entries <= 0: the lowest colour)
     fig = _figure(fig, (size * len(shown) + 1.0, size + 0.4))
     axes = fig.subplots(1, len(shown), squeeze=False).ravel()
     for ax, (name, (g, total)) in zip(axes, shown.items(), strict=True):
-        image = ax.imshow(g, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+        image = ax.imshow(np.clip(g, vmax * 1e-4, None), cmap=cmap, norm=norm, interpolation="nearest")
         label = f"{name}\n(first {len(g)} of {total} channels)" if len(g) < total else str(name)
         ax.set_title(label)
         ax.set_xlabel("channel")
         ax.set_ylabel("channel")
-    fig.colorbar(image, ax=list(axes), shrink=0.8, label="mean co-activation")
+    fig.colorbar(image, ax=list(axes), shrink=0.8, label="mean co-activation (log scale)")
     return fig
 
 
@@ -132,7 +134,10 @@ def loss_curves(history, *, per_layer=True, ax=None) -> Figure:
     """Loss per step on a log scale, from `Result.history` ([{"content:relu4_2": ..., "loss": ...}]).
 
     per_layer: one line per part (the weighted total "loss" thick black); else one per group:
-    content and style summed over their layers, tv and the total. Parts are unweighted.
+    content and style summed over their layers, tv and the total. Parts are unweighted; a part
+    that equals the total (a one-part loss) is named in the total's label instead of hidden under
+    it. The axis spans at most six decades below the largest value: a content loss that starts at
+    0 (init="content") would otherwise stretch it down to 1e-9 and flatten every curve.
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.0, 3.5), layout="constrained")
@@ -146,10 +151,19 @@ def loss_curves(history, *, per_layer=True, ax=None) -> Figure:
         return fig
     steps = np.arange(1, len(history) + 1)
     lines = _lines(history, str if per_layer else part_group)
+    total = lines.get("loss")
+    same = [k for k, v in lines.items() if k != "loss" and total is not None
+            and np.allclose(v, total, rtol=1e-6, equal_nan=True)]
     for key, values in lines.items():
+        if key in same:
+            continue
+        label = " = ".join(["loss", *same]) if key == "loss" else key
         style = {"color": "black", "linewidth": 2.5, "zorder": 3} if key == "loss" else {"linewidth": 1.2}
-        ax.plot(steps, values, label=key, **style)
+        ax.plot(steps, values, label=label, **style)
     ax.set_yscale("log", nonpositive="mask")  # a zero (content loss at step 1 from init="content"): a gap
+    finite = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in lines.values()])
+    if finite.size:
+        ax.set_ylim(max(finite.min(), finite.max() * 1e-6) / 1.5, finite.max() * 1.5)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     return fig

@@ -8,13 +8,17 @@ from nstlab import color, losses
 from nstlab.feedforward import adain
 from nstlab.notebook.exercises import (
     check_adain,
+    check_choice,
     check_content_loss,
     check_feature_shape,
     check_gram_matrix,
+    check_guided_gram,
     check_image_size,
     check_instance_norm,
     check_luminance,
+    check_number,
     check_optimization_loop,
+    check_style_loss,
     check_style_mix,
     check_total_variation,
 )
@@ -40,19 +44,24 @@ CASES = [
      lambda x: F.batch_norm(x, None, None, training=True, eps=1e-5), "batch norm"),
     (check_style_mix, lambda p, w: w @ p / w.sum(), lambda p, w: w @ p, "sum of the weights"),
     (check_adain, adain.adain, lambda x, y: F.instance_norm(x, eps=1e-5), "style's statistics"),
+    (check_style_loss, lambda g, a, w: sum(w[k] * losses.style_loss(g[k], a[k]) for k in g) / sum(w.values()),
+     lambda g, a, w: sum(w[k] * losses.style_loss(g[k], a[k]) for k in g), "sum of the layer weights"),
+    (check_guided_gram, losses.gram_matrix,
+     lambda f, m: (lambda x: x @ x.transpose(1, 2))((f * m).flatten(2)) / (f.shape[2] * f.shape[3]),
+     "mask's area"),
 ]
 
 
 @pytest.mark.parametrize(("check", "right", "wrong", "hint"), CASES, ids=[c[0].__name__ for c in CASES])
 def test_check_answers_right_wrong_and_not_yet(check, right, wrong, hint, capsys):
-    assert check(right) is True
-    assert "✅" in capsys.readouterr().out
-    assert check(wrong) is False
+    assert check(right)
+    assert "✅ right" in capsys.readouterr().out
+    assert not check(wrong)
     out = capsys.readouterr().out
-    assert "❌" in out and hint in out
-    assert check(not_written) is False
+    assert "❌ wrong" in out and hint in out
+    assert not check(not_written)
     assert "⏳" in capsys.readouterr().out
-    assert check(lambda *a: 1 / 0) is False  # a crash in the student's code is reported, not raised
+    assert not check(lambda *a: 1 / 0)  # a crash in the student's code is reported, not raised
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
@@ -93,13 +102,53 @@ def loop(clamp=True, zero_grad=True):
 
 
 def test_the_optimization_loop_is_checked_against_the_engine(capsys):
-    assert check_optimization_loop(loop()) is True
+    assert check_optimization_loop(loop())
     assert "same image as StyleTransfer" in capsys.readouterr().out
-    assert check_optimization_loop(loop(clamp=False)) is False
+    assert not check_optimization_loop(loop(clamp=False))
     assert "clamp" in capsys.readouterr().out
-    assert check_optimization_loop(loop(zero_grad=False)) is False
+    assert not check_optimization_loop(loop(zero_grad=False))
     assert "zero_grad" in capsys.readouterr().out
-    assert check_optimization_loop(lambda image, *_: image) is False
+    assert not check_optimization_loop(lambda image, *_: image)
     assert "did not change" in capsys.readouterr().out
-    assert check_optimization_loop(not_written) is False
+    assert not check_optimization_loop(not_written)
     assert "⏳" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("wrong", "hint"), [
+    (lambda f, p: 0.5 * (f - p).pow(2).sum(), "1/2 sum"),
+])
+def test_the_papers_normalization_is_explained(wrong, hint, capsys):
+    assert not check_content_loss(wrong)
+    assert hint in capsys.readouterr().out
+
+
+def test_the_tutorials_gram_and_a_pooled_tv_mean_get_hints(capsys):
+    def tutorial_gram(f):  # view(c, h * w): no batch axis
+        _, c, h, w = f.shape
+        x = f[0].reshape(c, h * w)
+        return x @ x.T / (h * w)
+
+    assert not check_gram_matrix(tutorial_gram)
+    assert "keep the batch axis" in capsys.readouterr().out
+
+    def pooled(x):
+        dy, dx = x[..., 1:, :] - x[..., :-1, :], x[..., :, 1:] - x[..., :, :-1]
+        return (dy.pow(2).sum() + dx.pow(2).sum()) / (dy.numel() + dx.numel())
+
+    assert not check_total_variation(pooled)
+    assert "each direction on its own" in capsys.readouterr().out
+
+
+def test_questions_about_figures(capsys):
+    assert check_choice("05-scale", lambda: "C") and "✅ right" in capsys.readouterr().out
+    assert not check_choice("05-scale", lambda: "a") and "❌ wrong" in capsys.readouterr().out
+    assert not check_choice("05-scale", not_written) and "⏳" in capsys.readouterr().out
+    assert check_number("ratio", lambda: 2.05, 2.0) and not check_number("ratio", lambda: "two", 2.0)
+
+
+def test_a_verdict_shows_nothing_in_a_notebook():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    formatted, _ = shell.display_formatter.format(check_choice("02-deep", lambda: "c"))
+    assert formatted == {}  # no "True" under the check's line

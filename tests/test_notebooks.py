@@ -91,4 +91,4 @@ def test_student_version_cuts_only_the_solution():
 def test_a_student_notebook_runs_and_says_not_written_yet(tmp_path, monkeypatch):
     notebook = nbformat.read(NOTEBOOKS / "00_tour.ipynb", as_version=4)
     text = execute(notebook, tmp_path, monkeypatch)
-    assert "⏳ image_size: not written yet" in text and "✅" not in text
+    assert "⏳ not written yet · image_size" in text and "✅" not in text

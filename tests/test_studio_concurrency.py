@@ -54,7 +54,7 @@ def test_reset_puts_back_every_control(random_vgg):
     s.size.value, s.steps.value, s.optimizer.value, s.init.value = 64, 7, "lbfgs", "noise"
     s.content_picker.value = "great_wave"
     s.style_upload.value = upload("s.png", _png(stripes(24, 3)))
-    s.style_weight.value, s.style_layers["relu1_1"].value = 5.0, False
+    s.style_weight.value, s.style_layers["relu1_1"].value = 3.0, False
     s.run(wait=True)
     s.reset()
     assert (s.size.value, s.steps.value, s.optimizer.value, s.init.value) == (32, 3, "adam", "content")

@@ -86,9 +86,10 @@ def test_gram_heatmaps_share_one_colour_range_and_colorbar():
     a, b = torch.rand(1, 8, 8), torch.rand(8, 8) * 5 - 1
     fig = gram_heatmaps({"content": a, "style": b}, channels=None)
     images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
-    low, high = min(a.min(), b.min()).item(), max(a.max(), b.max()).item()
+    high = max(a.abs().max(), b.abs().max()).item()
     assert len(images) == 2
-    assert images[0].get_clim() == images[1].get_clim() == pytest.approx((low, high))
+    assert images[0].get_clim() == images[1].get_clim() == pytest.approx((high * 1e-4, high))
+    assert images[0].norm.__class__.__name__ == "LogNorm"  # a few large entries do not blacken the rest
     assert len(fig.axes) == 3  # two panels and one colorbar
 
 
@@ -97,7 +98,7 @@ def test_gram_heatmaps_shows_only_the_first_channels():
     fig = gram_heatmaps({"g": gram}, channels=4)
     image = fig.axes[0].get_images()[0]
     assert image.get_array().shape == (4, 4)
-    assert image.get_clim() == (0.0, 33.0)  # the range of what is shown
+    assert image.get_clim() == pytest.approx((33e-4, 33.0))  # the range of what is shown
     assert "first 4 of 10" in fig.axes[0].get_title()
 
 
@@ -120,6 +121,15 @@ def test_loss_curves_groups_sum_their_layers():
     np.testing.assert_allclose(found["content"].get_ydata(), [1.0, 0.8, 0.6, 0.5])
     np.testing.assert_allclose(found["style"].get_ydata(), [0.75, 0.6, 0.4, np.nan])
     np.testing.assert_allclose(found["loss"].get_ydata(), [9.0, 7.0, 5.0, 4.0])
+
+
+def test_loss_curves_a_zero_start_does_not_stretch_the_axis_and_no_line_hides():
+    history = [{"content:relu4_2": c, "loss": c} for c in (0.0, 1e-9, 0.3, 0.2)]  # content only
+    fig = loss_curves(history)
+    found = lines(fig)
+    assert list(found) == ["loss = content:relu4_2"]  # one line, both names: nothing hidden under it
+    low, high = fig.axes[0].get_ylim()
+    assert low > 1e-7 and high < 1  # not down to 1e-9
 
 
 def test_loss_curves_empty_history_says_so():

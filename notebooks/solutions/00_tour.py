@@ -71,7 +71,8 @@ fig = viz.show_images({"content": nstlab.load_sample("tubingen", SIZE),
 fast = nstlab.apply("johnson-starry_night", "tubingen", size=SIZE)
 fig = viz.show_images({f"Gatys: {result.seconds:.0f} s": result.image,
                        f"a trained network: {1000 * fast.seconds:.0f} ms": fast.image})
-#
+
+# %% [markdown]
 # ## How an image is stored
 # nstlab loads every image as a PyTorch tensor of shape `(batch, channels, height, width)` =
 # `(1, 3, H, W)`, red/green/blue values between 0 and 1. The batch axis is there because

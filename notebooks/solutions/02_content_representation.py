@@ -36,7 +36,7 @@ if getattr(importlib.util.find_spec("nstlab"), "origin", None) is None:  # missi
 import nstlab
 from nstlab import viz
 from nstlab.notebook import pick
-from nstlab.notebook.exercises import check_content_loss
+from nstlab.notebook.exercises import check_choice, check_content_loss
 
 SIZE, STEPS = pick(160, 32), pick(150, 3)
 vgg = nstlab.load_vgg()
@@ -68,20 +68,24 @@ check_content_loss(content_loss)
 
 # %% [markdown]
 # ## Reconstructions
-# For each layer: content loss only (no style, no smoothing), start from noise, L-BFGS.
+# For each layer: content loss only (no style), start from noise, L-BFGS. A little total
+# variation (weight 1) keeps neighbouring pixels alike, a "natural image" prior (Mahendran &
+# Vedaldi 2015): without it, the deep layers' reconstructions are buried in coloured pixel noise
+# that the layer simply does not see -- any noise the layer ignores is as good as none.
 # The paper calls these layers `conv1_2`, ..., `conv5_2`; in the original Caffe model the ReLU
-# runs *in place*, so "conv4_2" there is the rectified output, our `relu4_2`.
+# runs *in place*, so "conv4_2" there is the rectified output, our `relu4_2`. (About a minute and
+# a half on a laptop CPU: a progress bar per layer.)
 
 # %%
 LAYERS = ["relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2"]
 reconstructions = {}
 for layer in LAYERS:
-    settings = nstlab.Settings(content_layers=[layer], style_layers=[], style_weight=0, tv_weight=0)
+    settings = nstlab.Settings(content_layers=[layer], style_layers=[], style_weight=0, tv_weight=1)
     transfer = nstlab.StyleTransfer(content, None, vgg, settings)
-    result = transfer.run(STEPS, SIZE, init="noise", progress=False)
-    reconstructions[f"{layer}\nloss {result.history[-1]['loss']:.3f}"] = result.image
-    print(f"{layer}: {result.seconds:.1f} s, content loss {result.history[0]['loss']:.3f} -> "
-          f"{result.history[-1]['loss']:.3f}")
+    result = transfer.run(STEPS, SIZE, init="noise")
+    first, last = result.history[0][f"content:{layer}"], result.history[-1][f"content:{layer}"]
+    reconstructions[f"{layer}\ncontent loss {last:.3f}"] = result.image
+    print(f"{layer}: {result.seconds:.1f} s, content loss {first:.3f} -> {last:.3f}")
 fig = viz.show_images({"photo": content, **reconstructions}, size=2.6)
 
 # %% [markdown]
@@ -90,7 +94,23 @@ fig = viz.show_images({"photo": content, **reconstructions}, size=2.6)
 # how it looks. That is why style transfer matches content at a deep layer (`relu4_2`): the
 # painting's style is free to redraw the details.
 #
-# The loss curve of the deepest reconstruction: L-BFGS drops fast, then refines.
+# ### Question · what does `relu5_2` keep?
+# (a) the photo, pixel for pixel, only blurred; (b) nothing of the photo: its reconstruction is
+# noise; (c) where the houses, the river and the sky are, but not their exact colours and edges.
+# Answer with the letter.
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "c"
+    ### END SOLUTION
+
+
+check_choice("02-deep", answer)
+
+# %% [markdown]
+# The loss curve of the deepest reconstruction: L-BFGS drops fast, then refines (the small total
+# variation term is the second line).
 
 # %%
 fig = viz.loss_curves(result.history)

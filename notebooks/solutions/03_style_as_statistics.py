@@ -38,7 +38,7 @@ import nstlab
 from nstlab import viz
 from nstlab.images import shuffle_tiles
 from nstlab.notebook import pick
-from nstlab.notebook.exercises import check_gram_matrix
+from nstlab.notebook.exercises import check_choice, check_gram_matrix, check_style_loss
 from nstlab.notebook.explorers import GramExplorer
 
 SIZE, STEPS = pick(160, 32), pick(150, 3)
@@ -88,6 +88,23 @@ fig = viz.gram_heatmaps({"painting": g["painting"], "shuffled tiles": g["shuffle
                         channels=48)
 
 # %% [markdown]
+# (The colours are on a log scale: a few channel pairs are far larger than the rest.)
+#
+# ### Question · what did shuffling change?
+# (a) the Gram matrices a lot: the picture is a different one; (b) the Gram matrices hardly at
+# all: the distance to the shuffled painting is far smaller than to the photo; (c) nothing at
+# all: the distance is exactly zero. Answer with the letter.
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+
+check_choice("03-shuffle", answer)
+
+# %% [markdown]
 # ## Explore
 # Compare the photo and the painting layer by layer. At which layers are they most different?
 
@@ -102,14 +119,34 @@ GramExplorer(content, style, vgg, size=SIZE, titles=("tubingen", "starry_night")
 #
 # $$\mathcal{L}_\text{style} = \sum_l w_l \frac{\lVert G_l - A_l \rVert^2}{\lVert A_l \rVert^2}$$
 #
-# where $A_l$ is the painting's Gram matrix and the weights $w_l$ sum to one.
+# where $A_l$ is the painting's Gram matrix and the weights $w_l$ sum to one (nstlab divides
+# by their sum, so that only their ratios matter).
+#
+# ### Exercise 2 · the style loss over layers
+# Write `style_loss(grams, targets, weights)`: three dicts keyed by layer name, the image's Gram
+# matrices $G_l$ `(1, C, C)`, the painting's $A_l$, and the weights $w_l$ (any positive numbers).
+# Use `nstlab.style_loss(G, A)` for one layer's relative error.
+
+# %%
+def style_loss(grams, targets, weights):
+    ### BEGIN SOLUTION
+    total = sum(weights[layer] * nstlab.style_loss(grams[layer], targets[layer]) for layer in grams)
+    return total / sum(weights.values())
+    ### END SOLUTION
+
+
+check_style_loss(style_loss)
+
+# %% [markdown]
+# Now the synthesis, five times, from one layer to five (a progress bar for each; about a minute
+# and a half on a laptop CPU).
 
 # %%
 ALL = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 textures = {}
 for depth in range(1, 6):
     settings = nstlab.Settings(content_layers=[], style_layers=ALL[:depth], content_weight=0, tv_weight=0)
-    result = nstlab.StyleTransfer(None, style, vgg, settings).run(STEPS, SIZE, init="noise", progress=False)
+    result = nstlab.StyleTransfer(None, style, vgg, settings).run(STEPS, SIZE, init="noise")
     textures[f"up to {ALL[depth - 1]}"] = result.image
 fig = viz.show_images({"painting": style, **textures}, size=2.6)
 

@@ -39,7 +39,7 @@ import torch
 import nstlab
 from nstlab import viz
 from nstlab.notebook import pick
-from nstlab.notebook.exercises import check_optimization_loop, check_total_variation
+from nstlab.notebook.exercises import check_choice, check_optimization_loop, check_total_variation
 from nstlab.notebook.studio import Studio
 from nstlab.targets import content_targets, style_targets
 
@@ -128,7 +128,7 @@ if check_optimization_loop(optimize):
 # one backward pass through VGG.
 
 # %%
-result = nstlab.stylize(content, style, extractor=vgg, size=SIZE, steps=STEPS, progress=False)
+result = nstlab.stylize(content, style, extractor=vgg, size=SIZE, steps=STEPS)
 print(f"{result.steps} steps in {result.seconds:.1f} s")
 fig = viz.show_images({"content": content, "style": style, "result": result.image})
 fig = viz.loss_curves(result.history)
@@ -144,20 +144,25 @@ fig = viz.loss_curves(result.history)
 # own. The studio uses Adam: L-BFGS keeps a memory of past gradients that every change makes stale.
 
 # %%
-studio = Studio("tubingen", "starry_night", vgg, size=SIZE, steps=pick(200, 300))
+studio = Studio("tubingen", "starry_night", vgg, size=SIZE, steps=pick(200, 20))
 studio
 
 # %% [markdown]
 # The studio obeys code too: `run()` returns at once and the optimisation goes on in the
-# background, so the notebook stays usable; `wait()` blocks until it ends. Here the style weight
-# rises tenfold while the run is going, exactly as if the slider had moved.
+# background, so the notebook stays usable; `wait(seconds)` blocks until it ends or the time is
+# up, `stop()` ends it. Here the style weight rises tenfold while the run is going, exactly as if
+# the slider had moved; after 15 seconds the run stops, and the slider goes back to its default
+# for your own runs.
 
 # %%
 studio.run()
 studio.style_weight.value = 300.0
+studio.wait(pick(15, 3))
+studio.stop()
 result = studio.wait()
 print(f"{result.status}: {result.steps} steps in {result.seconds:.0f} s; the last step used "
       f"style weight {studio.transfer.settings.style_weight:g}")
+studio.style_weight.value = 30.0
 
 # %% [markdown]
 # ## The trade-off
@@ -170,10 +175,24 @@ GRID_SIZE, GRID_STEPS = pick(128, 32), pick(60, 2)
 weights = [3, 30, 300]
 layer_sets = {"relu1_1": ["relu1_1"], "up to relu3_1": ["relu1_1", "relu2_1", "relu3_1"],
               "up to relu5_1": ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]}
-grid = [[nstlab.stylize(content, style, extractor=vgg, size=GRID_SIZE, steps=GRID_STEPS, progress=False,
+grid = [[nstlab.stylize(content, style, extractor=vgg, size=GRID_SIZE, steps=GRID_STEPS,
                         settings=nstlab.Settings(style_weight=w, style_layers=layers)).image
          for layers in layer_sets.values()] for w in weights]
 fig = viz.tradeoff_grid(grid, [f"style weight {w}" for w in weights], list(layer_sets))
+
+# %% [markdown]
+# ### Question · down the rows, what happens?
+# (a) the painting's texture takes over and the houses fade; (b) the image comes closer to the
+# photo; (c) nothing visible changes. Answer with the letter.
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "a"
+    ### END SOLUTION
+
+
+check_choice("04-tradeoff", answer)
 
 # %% [markdown]
 # **Try it:** in the studio, switch off every style layer but `relu5_1`, then every one but

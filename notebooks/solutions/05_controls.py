@@ -41,9 +41,9 @@ import torch
 import nstlab
 from nstlab import color, viz
 from nstlab.notebook import pick
-from nstlab.notebook.exercises import check_luminance
+from nstlab.notebook.exercises import check_choice, check_guided_gram, check_luminance
 
-SIZE, STEPS = pick(128, 64), pick(60, 2)
+SIZE, STEPS = pick(160, 64), pick(50, 2)
 vgg = nstlab.load_vgg()
 content = nstlab.load_sample("tubingen", SIZE)
 style = nstlab.load_sample("starry_night", SIZE)
@@ -52,7 +52,18 @@ style = nstlab.load_sample("starry_night", SIZE)
 def run(content=content, style=style, **options):
     """One stylization at the notebook's size and step count; options as in nstlab.stylize."""
     options = {"size": SIZE, "steps": STEPS, **options}
-    return nstlab.stylize(content, style, extractor=vgg, progress=False, **options)
+    return nstlab.stylize(content, style, extractor=vgg, **options)
+
+
+def zoom(image):
+    """The middle of the right half, where the houses are: small differences show up close."""
+    h, w = image.shape[-2:]
+    return image[..., h // 4: 3 * h // 4, w // 2: w]
+
+
+# Every cell below runs one to four stylizations (about 8 s each on a laptop CPU; a progress bar
+# shows each). `baseline` is the default run the others are compared with.
+baseline = run()
 
 
 # %% [markdown]
@@ -61,7 +72,7 @@ def run(content=content, style=style, **options):
 # same loss, but not with the same image: the loss has many minima, and the start picks one.
 
 # %%
-starts = {init: run(init=init) for init in ("content", "style", "noise")}
+starts = {"content": baseline, **{init: run(init=init) for init in ("style", "noise")}}
 fig = viz.show_images({f"start: {k}": r.image for k, r in starts.items()})
 
 # %% [markdown]
@@ -70,7 +81,7 @@ fig = viz.show_images({f"start: {k}": r.image for k, r in starts.items()})
 # Adam takes small steps scaled per pixel. Per step both cost one forward + backward pass.
 
 # %%
-optimizers = {"L-BFGS": starts["content"], "Adam": run(optimizer="adam")}
+optimizers = {"L-BFGS": baseline, "Adam": run(optimizer="adam")}
 fig, ax = plt.subplots(figsize=(5, 3))
 for name, r in optimizers.items():
     ax.semilogy([h["loss"] for h in r.history], label=name)
@@ -82,25 +93,47 @@ ax.legend();
 # VGG was trained with max pooling. Gatys et al. (2016) replaced it by average pooling and found
 # "slightly more appealing results": gradients flow to every pixel of a window, not just the largest.
 # The pooling is an option of the run (`pooling="avg"`); the network itself is shared and unchanged.
+# The difference is in the details: the second row shows the houses up close.
 
 # %%
 average = run(pooling="avg")
-fig = viz.show_images({"max pooling": starts["content"].image, "average pooling": average.image})
+pair = {"max pooling": baseline.image, "average pooling": average.image}
+fig = viz.show_images({**pair, **{f"{k}, close up": zoom(v) for k, v in pair.items()}}, ncols=2)
 
 # %% [markdown]
 # ## Smoothness: the total-variation weight
+# TV penalises differences between neighbouring pixels: without it, fine high-frequency speckle;
+# with a lot of it, flat patches. Up close:
 
 # %%
-fig = viz.show_images({f"TV weight {tv}": run(settings=nstlab.Settings(tv_weight=tv)).image
-                       for tv in (0, 10, 100)})
+tvs = {0: run(settings=nstlab.Settings(tv_weight=0)).image, 10: baseline.image,
+       1000: run(settings=nstlab.Settings(tv_weight=1000)).image}
+fig = viz.show_images({f"TV weight {tv}{' (default)' if tv == 10 else ''}": zoom(image)
+                       for tv, image in tvs.items()})
 
 # %% [markdown]
 # ## Stroke size: the style scale
-# The Gram matrices are taken from the painting resized to `style_scale × size`. A smaller painting
-# means its brush strokes cover more of the result: larger strokes.
+# The Gram matrices are taken from the painting resized to `style_scale × size`. A larger painting
+# (scale 2) has larger brush strokes, in pixels, and so has the result; a smaller one (0.5) gives
+# finer, denser strokes.
 
 # %%
-fig = viz.show_images({f"style scale {s}": run(style_scale=s).image for s in (0.5, 1.0, 2.0)})
+scales = {0.5: run(style_scale=0.5).image, 1.0: baseline.image, 2.0: run(style_scale=2.0).image}
+fig = viz.show_images({f"style scale {s}": image for s, image in scales.items()})
+
+# %% [markdown]
+# ### Question · which gives the largest strokes?
+# (a) the smallest painting, scale 0.5: its strokes cover more of the result; (b) none: the scale
+# changes only the colours; (c) the largest painting, scale 2. Answer with the letter.
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "c"
+    ### END SOLUTION
+
+
+check_choice("05-scale", answer)
 
 # %% [markdown]
 # ## Keeping the photo's colours
@@ -131,6 +164,7 @@ def luminance(image):
 
 check_luminance(luminance)
 
+# %% [markdown]
 # Inside, `preserve_color="luminance"` stylizes the grey images of `color.luminance_images` and puts
 # the photo's colours back with `color.with_colors_of`; `"histogram"` first recolours the painting
 # with `color.match_histogram`:
@@ -139,7 +173,7 @@ check_luminance(luminance)
 luminance_only = run(preserve_color="luminance").image
 recoloured = color.match_histogram(style, content)
 histogram = run(preserve_color="histogram").image
-fig = viz.show_images({"plain transfer": starts["content"].image, "luminance only": luminance_only,
+fig = viz.show_images({"plain transfer": baseline.image, "luminance only": luminance_only,
                        "painting, recoloured": recoloured, "histogram matching": histogram})
 
 # %% [markdown]
@@ -147,8 +181,27 @@ fig = viz.show_images({"plain transfer": starts["content"].image, "luminance onl
 # A mask per style says where it applies (values in [0, 1]; soft edges blend; an image's brightness
 # works too). Without masks, `mix=[w1, w2]` blends the two styles everywhere instead. The style loss then
 # compares *guided* Gram matrices: the features are weighted by the mask before the Gram matrix is
-# taken, over the region only (Gatys et al. 2017, section 4). Here: the night sky above, *The
-# Scream* below.
+# taken, over the region only (Gatys et al. 2017, section 4):
+#
+# $$G_l^{(k)} = \frac{(F_l \odot m_k)(F_l \odot m_k)^\top}{\sum m_k}$$
+#
+# ### Exercise 2 · the guided Gram matrix
+# Write `guided_gram(F, mask)` for features `(1, C, H, W)` and a mask `(1, 1, H, W)` in [0, 1]:
+# weight the features by the mask, take the Gram matrix, and divide by the mask's area.
+
+# %%
+def guided_gram(F, mask):
+    ### BEGIN SOLUTION
+    b, c, h, w = F.shape
+    flat = (F * mask).reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / mask.sum()
+    ### END SOLUTION
+
+
+check_guided_gram(guided_gram)
+
+# %% [markdown]
+# Here: the night sky above, *The Scream* below.
 
 # %%
 scream = nstlab.load_sample("the_scream", SIZE)
@@ -167,8 +220,8 @@ fig = viz.show_images({"sky mask": sky.expand(1, 3, h, w), "style 1": style, "st
 
 # %%
 BIG = pick(256, 64)
-single = run(size=BIG, steps=pick(80, 2))
-coarse = run(size=[BIG // 2, BIG], steps=pick([80, 20], [2, 1]))
+single = run(size=BIG, steps=pick(60, 2))
+coarse = run(size=[BIG // 2, BIG], steps=pick([60, 15], [2, 1]))
 fig = viz.show_images({f"{BIG} px only: {single.seconds:.0f} s": single.image,
                        f"{BIG // 2} then {BIG} px: {coarse.seconds:.0f} s": coarse.image})
 

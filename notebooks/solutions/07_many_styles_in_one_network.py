@@ -46,7 +46,7 @@ from nstlab import viz
 from nstlab.feedforward.cin import add_style, style_parameters
 from nstlab.feedforward.objectives import PerceptualObjective
 from nstlab.notebook import photos_folder, pick
-from nstlab.notebook.exercises import check_style_mix
+from nstlab.notebook.exercises import check_choice, check_style_mix
 from nstlab.notebook.mixers import StyleMixer
 
 SIZE = pick(256, 64)
@@ -112,12 +112,27 @@ before = nstlab.apply(extended, content, style=0).image
 objective = PerceptualObjective(extended, [*extended.style_names, "shipwreck"], nstlab.load_vgg(),
                                 fit_style=new)
 config = nstlab.TrainConfig(steps=pick(60, 2), batch=4, crop=pick(128, 32), lr=1e-2)
-nstlab.train(objective, photos_folder(), config, progress=False)
+nstlab.train(objective, photos_folder(), config)
 after = nstlab.apply(extended, content, style=0).image
 fig = viz.show_images({"style 0 before": before, "style 0 after": after,
                        "new: shipwreck": nstlab.apply(extended, content, style=new).image,
                        "the painting": nstlab.load_sample("shipwreck", SIZE)})
 print("style 0 unchanged:", torch.equal(before, after))
+
+# %% [markdown]
+# ### Question · what makes one style different from another in this network?
+# (a) only the scale and shift $(\gamma, \beta)$ of each normalisation layer; (b) every
+# convolution has its own weights per style; (c) the input photo is recoloured per style first.
+# Answer with the letter (the parameter count printed at the top is a clue).
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "a"
+    ### END SOLUTION
+
+
+check_choice("07-params", answer)
 
 # %% [markdown]
 # **Try it:** how few steps does a new style need before it looks right? What happens with

@@ -45,7 +45,7 @@ import nstlab
 from nstlab import viz
 from nstlab.feedforward.adain import adain
 from nstlab.notebook import pick
-from nstlab.notebook.exercises import check_adain
+from nstlab.notebook.exercises import check_adain, check_choice
 from nstlab.notebook.mixers import AdaINMixer
 
 SIZE = pick(256, 64)
@@ -107,19 +107,37 @@ AdaINMixer(model, content, {"starry_night": styles["starry_night"], "the_scream"
 # - **colour preservation**: recolour the painting to the photo's colour statistics first
 #   (`nstlab.color.match_histogram`, notebook 05);
 # - **spatial control**: a mask per style; each region is normalised with its own statistics.
-
-# The same words as everywhere in nstlab: `mix=`, `preserve_color=`, `masks=`.
+#
+# The same words as everywhere in nstlab: `mix=`, `preserve_color=`, `masks=`. Two paintings as
+# different as possible (*The Scream*'s reds, *The Great Wave*'s blues), each alone first, so the
+# mix, the halves and the kept colours can be compared with them.
 
 # %%
-two = [styles["starry_night"], styles["the_scream"]]
+two = [styles["the_scream"], styles["great_wave"]]
 h, w = content.shape[-2:]
 left = torch.zeros(h, w)
 left[:, : w // 2] = 1
 fig = viz.show_images({
+    "the_scream": nstlab.apply(model, content, two[0]).image,
+    "great_wave": nstlab.apply(model, content, two[1]).image,
     "50/50 mix": nstlab.apply(model, content, two, mix=[0.5, 0.5]).image,
-    "colours kept": nstlab.apply(model, content, styles["starry_night"], preserve_color=True).image,
     "left / right": nstlab.apply(model, content, two, masks=[left, 1 - left]).image,
-})
+    "the_scream, colours kept": nstlab.apply(model, content, two[0], preserve_color=True).image,
+}, ncols=5, size=2.8)
+
+# %% [markdown]
+# ### Question · what does alpha = 0 show?
+# (a) the painting; (b) the photo, as the decoder redraws it from its own features; (c) a grey
+# image: no statistics at all. Try the slider above, then answer with the letter.
+
+# %%
+def answer():
+    ### BEGIN SOLUTION
+    return "b"
+    ### END SOLUTION
+
+
+check_choice("08-alpha", answer)
 
 # %% [markdown]
 # **Try it:** use a painting nstlab does not ship: `nstlab.apply(model, content, "my.jpg")`.

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the line, not a dead widget
 
 from ..device import default_device
 from ..errors import InputError

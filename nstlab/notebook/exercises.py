@@ -1,8 +1,11 @@
 """Exercises for the notebooks: checks that answer right or wrong with a hint.
 
 A notebook exercise asks the student to write a function; `check_<name>(fn)` runs it on small
-inputs against nstlab's own implementation and prints one line: ✅ right, ⏳ not written yet, or
-❌ wrong with a hint aimed at the usual mistake. It returns True/False, so nothing downstream breaks.
+inputs against nstlab's own implementation and prints one line: "✅ right", "⏳ not written yet",
+or "❌ wrong" with a hint aimed at the usual mistake (the words are there for machines without an
+emoji font). Questions about a figure are checked the same way: `check_choice(key, fn)` with fn
+returning the chosen letter, or a number for `check_number`. Each check returns a `Verdict`: true
+or false for code, and nothing shown in the notebook (no stray True/False under the line).
 """
 
 from __future__ import annotations
@@ -20,9 +23,31 @@ from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
 
 
-def _report(ok: bool, name: str, message: str = "") -> bool:
-    print(f"✅ {name}: correct{(' - ' + message) if message else ''}" if ok else f"❌ {name}: {message}")
-    return ok
+class Verdict:
+    """A check's outcome: `bool(verdict)` says right or wrong; a notebook displays nothing for it."""
+
+    def __init__(self, ok: bool):
+        self.ok = bool(ok)
+
+    def __bool__(self) -> Verdict:
+        return self.ok
+
+    def __eq__(self, other) -> Verdict:
+        return self.ok == bool(other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.ok})"
+
+    def _ipython_display_(self) -> None:  # the printed line says it all
+        pass
+
+
+def _report(ok: bool, name: str, message: str = "") -> Verdict:
+    detail = f": {message}" if message else ""
+    print(f"✅ right · {name}{detail}" if ok else f"❌ wrong · {name}{detail}")
+    return Verdict(ok)
 
 
 def _attempt(fn: Callable, name: str, *args):
@@ -30,20 +55,25 @@ def _attempt(fn: Callable, name: str, *args):
     try:
         return fn(*args)
     except NotImplementedError:
-        print(f"⏳ {name}: not written yet - replace the `raise NotImplementedError` line with your code")
+        print(f"⏳ not written yet · {name}: replace the `raise NotImplementedError` line with your code")
     except Exception as err:  # a student's code may raise anything: report it, do not crash the notebook
-        print(f"❌ {name}: raised {type(err).__name__}: {err}")
+        print(f"❌ wrong · {name}: raised {type(err).__name__}: {err}")
     return None
 
 
-def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], hints: list[tuple]) -> bool:
-    """Run fn and reference on each case; on a mismatch print the first hint whose guess matches."""
+def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], hints: list[tuple],
+             shape_hint: str = "") -> Verdict:
+    """Run fn and reference on each case; on a mismatch print the first hint whose guess matches
+    (else `shape_hint` for a wrong shape, else the numbers)."""
     for args in cases:
         got = _attempt(fn, name, *args)
         if got is None:
-            return False
+            return Verdict(False)
         want = reference(*args)
-        got = torch.as_tensor(got, dtype=want.dtype)
+        try:
+            got = torch.as_tensor(got, dtype=want.dtype)
+        except (TypeError, ValueError, RuntimeError) as err:
+            return _report(False, name, f"return a tensor (or numbers), not {type(got).__name__} ({err})")
         if got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-6):
             continue
         for guess, hint in hints:  # a known mistake?
@@ -51,13 +81,14 @@ def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], h
             if expected.shape == got.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
                 return _report(False, name, hint)
         if got.shape != want.shape:
-            return _report(False, name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}")
+            return _report(False, name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
+                                        + (f"; {shape_hint}" if shape_hint else ""))
         return _report(False, name, f"wrong values (expected {want.flatten()[:3].tolist()}..., "
                                     f"got {got.flatten()[:3].tolist()}...)")
     return _report(True, name)
 
 
-def check_image_size(fn: Callable) -> bool:
+def check_image_size(fn: Callable) -> Verdict:
     """fn(image (1, 3, H, W)) -> (height, width)."""
     cases = [(torch.rand(1, 3, 5, 7),), (torch.rand(1, 3, 12, 4),)]
     return _compare("image_size", fn, lambda x: torch.tensor(x.shape[-2:]), cases,
@@ -65,7 +96,7 @@ def check_image_size(fn: Callable) -> bool:
                      (lambda x: torch.tensor(x.shape[:2]), "an image tensor is (batch, channels, H, W)")])
 
 
-def check_feature_shape(fn: Callable, extractor: VGGFeatures | None = None) -> bool:
+def check_feature_shape(fn: Callable, extractor: VGGFeatures | None = None) -> Verdict:
     """fn(layer, height, width) -> (channels, h, w) of that VGG layer for an image of height x width."""
     vgg = extractor or VGGFeatures("vgg19")  # shapes do not depend on the weights
 
@@ -88,7 +119,7 @@ def check_feature_shape(fn: Callable, extractor: VGGFeatures | None = None) -> b
     ])
 
 
-def check_content_loss(fn: Callable) -> bool:
+def check_content_loss(fn: Callable) -> Verdict:
     """fn(features F, target P) -> ||F - P||^2 / ||P||^2 (averaged over the batch)."""
     torch.manual_seed(0)
     cases = [(torch.randn(1, 4, 3, 3), torch.randn(1, 4, 3, 3)),
@@ -99,10 +130,15 @@ def check_content_loss(fn: Callable) -> bool:
                                              "divide the sum of squares by ||P||^2 instead"),
         (lambda f, p: (f - p).pow(2).sum() / f.pow(2).sum(), "divide by the target's ||P||^2, not ||F||^2"),
         (lambda f, p: (f - p).norm() / p.norm(), "square both norms"),
+        (lambda f, p: 0.5 * (f - p).pow(2).sum(),
+         "that is the paper's 1/2 sum (F - P)^2 - right in spirit, but its size follows the scale of the "
+         "layer's activations, which differs by orders of magnitude between layers and networks, so "
+         "the content weight would have to change with them. nstlab divides by ||P||^2 instead: a "
+         "relative error, near 1 at the start whatever the layer"),
     ])
 
 
-def check_gram_matrix(fn: Callable) -> bool:
+def check_gram_matrix(fn: Callable) -> Verdict:
     """fn(features (B, C, H, W)) -> (B, C, C) = F F^T / (H W)."""
     torch.manual_seed(0)
     cases = [(torch.randn(1, 3, 4, 5),), (torch.randn(2, 6, 3, 3),)]
@@ -112,15 +148,18 @@ def check_gram_matrix(fn: Callable) -> bool:
         flat = f.reshape(b, c, h * w)
         return flat @ flat.transpose(1, 2)
 
-    return _compare("gram_matrix", fn, losses.gram_matrix, cases, [
+    return _compare("gram_matrix", fn, losses.gram_matrix, cases, shape_hint=(
+        "keep the batch axis: (B, C, C), one Gram matrix per image - reshape to (B, C, H*W) and use "
+        "torch.bmm or @ (the tutorial's view(c, h * w) drops it and works only for one image)"), hints=[
         (raw, "divide by the number of positions H*W"),
-        (lambda f: raw(f) / f[0].numel(), "divide by H*W only, not C*H*W"),
+        (lambda f: raw(f) / f[0].numel(), "divide by H*W only, not C*H*W (the PyTorch tutorial's a*b*c*d "
+                                          "makes deep layers, with many channels, count less)"),
         (lambda f: (lambda x: x.transpose(1, 2) @ x)(f.flatten(2)) / (f.shape[2] * f.shape[3]),
          "that is (HW x HW), how positions relate: multiply F (C x HW) by its transpose on the right"),
     ])
 
 
-def check_total_variation(fn: Callable) -> bool:
+def check_total_variation(fn: Callable) -> Verdict:
     """fn(image (B, 3, H, W)) -> mean squared vertical difference + mean squared horizontal difference."""
     torch.manual_seed(0)
     cases = [(torch.rand(1, 3, 4, 6),), (torch.rand(2, 3, 5, 3),)]
@@ -134,10 +173,13 @@ def check_total_variation(fn: Callable) -> bool:
         (lambda x: sum(d.abs().mean() for d in diffs(x)), "square the differences (this is the L1 version)"),
         (lambda x: diffs(x)[0].pow(2).mean(), "add the horizontal neighbours too"),
         (lambda x: diffs(x)[1].pow(2).mean(), "add the vertical neighbours too"),
+        (lambda x: sum(d.pow(2).sum() for d in diffs(x)) / sum(d.numel() for d in diffs(x)),
+         "take the mean of each direction on its own and add the two means (one mean over both "
+         "pools them: a wide image would weigh its horizontal differences more)"),
     ])
 
 
-def check_luminance(fn: Callable) -> bool:
+def check_luminance(fn: Callable) -> Verdict:
     """fn(image (B, 3, H, W)) -> (B, 1, H, W) luminance Y = 0.299 R + 0.587 G + 0.114 B."""
     torch.manual_seed(0)
     cases = [(torch.rand(1, 3, 4, 4),), (torch.rand(2, 3, 2, 5),)]
@@ -148,7 +190,7 @@ def check_luminance(fn: Callable) -> bool:
     ])
 
 
-def check_instance_norm(fn: Callable) -> bool:
+def check_instance_norm(fn: Callable) -> Verdict:
     """fn(x (B, C, H, W)) -> each image's each channel shifted to mean 0 and scaled to variance 1
     over its positions (eps = 1e-5 inside the square root, biased variance)."""
     torch.manual_seed(0)
@@ -162,7 +204,7 @@ def check_instance_norm(fn: Callable) -> bool:
     ])
 
 
-def check_style_mix(fn: Callable) -> bool:
+def check_style_mix(fn: Callable) -> Verdict:
     """fn(params (N, C), weights (N,)) -> (C,): the convex combination sum_k w_k params_k / sum_k w_k."""
     torch.manual_seed(0)
     cases = [(torch.randn(3, 5), torch.tensor([0.2, 0.3, 0.5])),
@@ -173,7 +215,7 @@ def check_style_mix(fn: Callable) -> bool:
     ])
 
 
-def check_adain(fn: Callable) -> bool:
+def check_adain(fn: Callable) -> Verdict:
     """fn(content_features, style_features) -> AdaIN(x, y) = sigma(y) (x - mu(x)) / sigma(x) + mu(y)."""
     torch.manual_seed(0)
     cases = [(torch.randn(1, 4, 5, 6) * 2 + 1, torch.randn(1, 4, 3, 7) + 3)]
@@ -185,7 +227,7 @@ def check_adain(fn: Callable) -> bool:
     ])
 
 
-def check_optimization_loop(fn: Callable) -> bool:
+def check_optimization_loop(fn: Callable) -> Verdict:
     """fn(image, extractor, settings, content_targets, style_targets, steps, lr) -> the image after
     `steps` Adam steps on the perceptual loss (clamped to [0, 1] after each), as StyleTransfer does."""
     name = "optimization_loop"
@@ -202,7 +244,7 @@ def check_optimization_loop(fn: Callable) -> bool:
             style_targets(vgg, [style], settings.active_style_layers()), steps, lr)
     got = _attempt(fn, name, *args)
     if got is None:
-        return False
+        return Verdict(False)
     got = torch.as_tensor(got).detach().float()
     if got.shape != want.shape:
         return _report(False, name, f"return the image, shape {tuple(want.shape)}; got {tuple(got.shape)}")
@@ -217,3 +259,99 @@ def check_optimization_loop(fn: Callable) -> bool:
     return _report(False, name, "a different image than StyleTransfer's: each step zero_grad, features "
                                 "of the active layers, perceptual_loss, backward, step, clamp "
                                 f"(largest pixel difference {float((got - want).abs().max()):.3g})")
+
+
+def check_style_loss(fn: Callable) -> Verdict:
+    """fn(grams {layer: (1, C, C)}, targets {layer: (1, C, C)}, weights {layer: w}) -> the style
+    loss over layers: sum_l w_l ||G_l - A_l||^2 / ||A_l||^2, divided by sum_l w_l."""
+    torch.manual_seed(0)
+
+    def case(channels, weights):
+        grams = {f"relu{i}_1": torch.randn(1, c, c) for i, c in enumerate(channels, start=1)}
+        targets = {k: torch.randn(*v.shape) for k, v in grams.items()}
+        return grams, targets, dict(zip(grams, weights, strict=True))
+
+    def each(g, a):
+        return {k: losses.style_loss(g[k], a[k]) for k in g}
+
+    def reference(g, a, w):
+        return sum(w[k] * v for k, v in each(g, a).items()) / sum(w.values())
+
+    cases = [case((3, 4), (1.0, 1.0)), case((2, 5, 3), (1.0, 2.0, 0.5))]
+    return _compare("style_loss", fn, reference, cases, [
+        (lambda g, a, w: sum(w[k] * v for k, v in each(g, a).items()),
+         "divide by the sum of the layer weights, so that the weights say how the loss is shared "
+         "and doubling all of them changes nothing"),
+        (lambda g, a, w: sum(each(g, a).values()) / len(g), "weight each layer by its w_l"),
+        (lambda g, a, w: sum(w[k] * (g[k] - a[k]).pow(2).sum() for k in g) / sum(w.values()),
+         "each layer's error is relative: divide ||G_l - A_l||^2 by ||A_l||^2 (losses.style_loss)"),
+        (lambda g, a, w: sum(w[k] * (g[k] - a[k]).pow(2).mean() for k in g) / sum(w.values()),
+         "a mean squared error depends on the layer's scale: divide by ||A_l||^2 (losses.style_loss)"),
+    ])
+
+
+def check_guided_gram(fn: Callable) -> Verdict:
+    """fn(features (1, C, H, W), mask (1, 1, H, W) in [0, 1]) -> (1, C, C): the Gram matrix of the
+    features weighted by the mask, averaged over the mask's area sum(mask) (Gatys et al. 2017)."""
+    torch.manual_seed(0)
+    cases = [(torch.randn(1, 3, 4, 5), (torch.rand(1, 1, 4, 5) > 0.5).float()),
+             (torch.randn(1, 4, 6, 3), torch.rand(1, 1, 6, 3))]
+
+    def raw(f, m):
+        x = (f * m).flatten(2)
+        return x @ x.transpose(1, 2)
+
+    return _compare("guided_gram", fn, losses.gram_matrix, cases, [
+        (lambda f, m: raw(f, m) / (f.shape[2] * f.shape[3]),
+         "divide by the mask's area sum(mask), not by H*W: the region's own average, whatever its size"),
+        (lambda f, m: losses.gram_matrix(f), "weight the features by the mask before the product"),
+        (lambda f, m: raw(f, m), "divide by the mask's area sum(mask)"),
+        (lambda f, m: (f * m).flatten(2) @ f.flatten(2).transpose(1, 2) / m.sum(),
+         "weight both factors (F * mask) (F * mask)^T; with a soft mask, once is not the same"),
+    ])
+
+
+# Questions about figures: {key: (right letter, why)}; the options are in the notebook's text.
+CHOICES = {
+    "02-deep": ("c", "relu5_2 keeps where things are (the layout) but not their pixels: deep "
+                     "features describe objects and arrangement, not exact colours and edges"),
+    "03-shuffle": ("b", "a Gram matrix averages over positions, so moving tiles around changes it "
+                        "little: it describes which features occur together, not where"),
+    "04-tradeoff": ("a", "more style weight pulls the image towards the painting's statistics; the "
+                         "content term is what keeps the houses"),
+    "05-scale": ("c", "the Gram targets come from the painting resized to style_scale x size: a "
+                      "larger painting has its strokes at a larger pixel scale, and so does the result"),
+    "06-norm": ("b", "instance norm removes each image's own contrast (its per-channel mean and "
+                     "variance), which is exactly what the style should replace"),
+    "07-params": ("a", "only the scale and shift (gamma, beta) of each normalization layer differ "
+                       "between styles: a few thousand numbers per style; the convolutions are shared"),
+    "08-alpha": ("b", "alpha = 0 gives the decoded content features: the photo, as the decoder "
+                      "can redraw it, with none of the painting"),
+}
+
+
+def check_choice(key: str, fn: Callable) -> Verdict:
+    """fn() -> the letter of the chosen option for the question `key` (see CHOICES)."""
+    name = f"question {key}"
+    got = _attempt(fn, name)
+    if got is None:
+        return Verdict(False)
+    right, why = CHOICES[key]
+    if str(got).strip().lower().strip("()") == right:
+        return _report(True, name, why)
+    return _report(False, name, f"not {str(got)!r}: look at the figure again, and at what the options say "
+                                "the figure would show")
+
+
+def check_number(name: str, fn: Callable, want: float, *, rel: float = 0.1, hint: str = "") -> Verdict:
+    """fn() -> a number read off a figure or computed; right within `rel` (relative) of `want`."""
+    got = _attempt(fn, name)
+    if got is None:
+        return Verdict(False)
+    try:
+        got = float(got)
+    except (TypeError, ValueError):
+        return _report(False, name, f"answer with a number, not {got!r}")
+    if abs(got - want) <= rel * abs(want):
+        return _report(True, name, f"{want:.3g}")
+    return _report(False, name, f"{got:.3g} is off{(': ' + hint) if hint else ''}")

@@ -35,8 +35,9 @@ class _Mixer(W.VBox):
     def draw(self) -> None:
         try:
             result = self.compute()
-        except NstlabError as err:
-            self.status.value = f"<span style='color:#b00020'>{html.escape(str(err))}</span>"
+        except Exception as err:  # in a widget callback, an error not shown here is lost
+            text = str(err) if isinstance(err, NstlabError) else f"{type(err).__name__}: {err}"
+            self.status.value = f"<span style='color:#b00020'>{html.escape(text)}</span>"
             return
         self.output.value = png(result.image)
         self.status.value = html.escape(f"{self.describe()} · {1000 * result.seconds:.0f} ms")

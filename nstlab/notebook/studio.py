@@ -22,6 +22,7 @@ Adam is the default live optimizer: L-BFGS restarts its history at every change 
 from __future__ import annotations
 
 import dataclasses
+import math
 import threading
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from .picker import ImagePicker
 from .preview import LivePreview, png
 
 CONTENT_CHOICES = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
+BATCH_SECONDS = 0.25  # changes that arrive within this time reach the engine as one (one restart)
 STYLE_CHOICES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
@@ -76,13 +78,10 @@ class Studio(W.VBox):
         content_picker, style_picker = self.pickers["content"], self.pickers["style"]
         self.content_picker, self.content_upload = content_picker.dropdown, content_picker.upload
         self.style_picker, self.style_upload = style_picker.dropdown, style_picker.upload
-        # weights on log sliders; layers as checkboxes, with a weight slider per style layer
-        self.content_weight = W.FloatLogSlider(defaults.content_weight, base=10, min=-3, max=3,
-                                               description="content", readout_format=".3g")
-        self.style_weight = W.FloatLogSlider(defaults.style_weight, base=10, min=-2, max=5,
-                                             description="style", readout_format=".3g")
-        self.tv_weight = W.FloatLogSlider(max(defaults.tv_weight, 1e-3), base=10, min=-3, max=3,
-                                          description="TV", readout_format=".3g")
+        # weights on 1-3-10 log scales (30 is 30, not 10^1.5); layers as checkboxes, a weight each
+        self.content_weight = _log_slider("content", defaults.content_weight, 1e-3, 1e3)
+        self.style_weight = _log_slider("style", defaults.style_weight, 1e-2, 1e5)
+        self.tv_weight = _log_slider("TV", defaults.tv_weight, 1e-3, 1e3, zero=True)
         self.style_weight.add_class("nstlab-style-weight")
         self.content_layers = {n: W.Checkbox(n in defaults.content_layers, description=n, indent=False)
                                for n in CONTENT_CHOICES}
@@ -106,6 +105,7 @@ class Studio(W.VBox):
             button.on_click(lambda _, action=actions[name]: action())
         self.save_path = W.Text(save_path, description="save as")
         self._options = dict(size=size, steps=steps, optimizer=optimizer, init=init)  # for Reset
+        self._batch: threading.Timer | None = None  # the pending live change
 
         for w in (self.content_weight, self.style_weight, self.tv_weight, *self.content_layers.values(),
                   *self.style_layers.values(), *self.layer_weights.values()):
@@ -206,8 +206,9 @@ class Studio(W.VBox):
             self.stop()
             self.wait()
             d = self._defaults
-            self.content_weight.value, self.style_weight.value = d.content_weight, d.style_weight
-            self.tv_weight.value = max(d.tv_weight, 1e-3)
+            self.content_weight.value = _nearest(self.content_weight, d.content_weight)
+            self.style_weight.value = _nearest(self.style_weight, d.style_weight)
+            self.tv_weight.value = _nearest(self.tv_weight, d.tv_weight)
             for n, box in self.content_layers.items():
                 box.value = n in d.content_layers
             for n, box in self.style_layers.items():
@@ -290,15 +291,31 @@ class Studio(W.VBox):
     # -- controls ------------------------------------------------------------------------------
 
     def _settings_changed(self, _change) -> None:
+        """A control moved: hand the settings to the engine once the changes that come together
+        (a Reset, several quick clicks) have all arrived -- each hand-over restarts the optimizer."""
         with self._lock:
+            if self._batch is not None:
+                self._batch.cancel()
+            if self._active:
+                self._batch = threading.Timer(BATCH_SECONDS, self._apply_settings)
+                self._batch.daemon = True
+                self._batch.start()
+
+    def _apply_settings(self) -> None:
+        with self._lock:
+            self._batch = None
             if not self._active:
                 return
+            settings = self.settings
             try:
-                self.transfer.update(self.settings)
+                self.transfer.update(settings)
             except NstlabError as err:
                 self._set_status(f"not applied: {err}", error=True)
                 return
-            self._set_status(self._progress_text("paused" if self.transfer.paused else "running"))
+            text = self._progress_text("paused" if self.transfer.paused else "running")
+            if not settings.active_style_layers():
+                text += " · no style layer is on: this reconstructs the photo"
+            self._set_status(text)
 
     def _show_content(self) -> None:
         """The preview shows the content until a run starts; a valid choice clears an old error."""
@@ -350,3 +367,26 @@ class Studio(W.VBox):
                           self.save_path, self.buttons["save"]])
         return [W.HBox(list(self.pickers.values())), W.HBox([weights, content_layers, style_layers]), options,
                 buttons, self.status, W.HBox([self.preview, self.loss_plot])]
+
+
+def _log_slider(description: str, value: float, low: float, high: float,
+                zero: bool = False) -> W.SelectionSlider:
+    """A slider over 1-3-10 steps from `low` to `high` (and 0 first, if `zero`), set to the step
+    nearest `value`; its readout shows the number itself, wide enough to read."""
+    values, v = [0.0] if zero else [], low
+    while v <= high * 1.0001:
+        values += [v, 3 * v] if 3 * v <= high * 1.0001 else [v]
+        v *= 10
+    options = [(f"{x:g}", float(f"{x:.6g}")) for x in values]  # 0.3, not 0.30000000000000004
+    slider = W.SelectionSlider(options=options, description=description, continuous_update=False,
+                               style={"description_width": "60px"}, layout=W.Layout(width="340px"))
+    slider.value = _nearest(slider, value)
+    return slider
+
+
+def _nearest(slider: W.SelectionSlider, value: float) -> float:
+    """The slider's option closest to `value` on a log scale (0 only for 0)."""
+    options = [x for _, x in slider.options]
+    if value <= 0:
+        return min(options)
+    return min((x for x in options if x > 0), key=lambda x: abs(math.log10(x) - math.log10(value)))
