@@ -49,7 +49,8 @@ INITS = ("content", "style", "noise")
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 MAX_SIDE = 4096  # larger outputs need allow_large=True (a 10k px run asks for tens of GB)
-DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings = diverged
+DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings, and above
+# the first one (an L-BFGS run that has converged 1e5x can spike 1e4x above its best and recover)
 WORSE_AT_THE_END = 20.0  # an Adam run whose last loss is this many times its best went wrong
 
 
@@ -261,10 +262,11 @@ class StyleTransfer:
             if settings is not current:
                 targets.ensure(settings)
                 opt = _optimizer(optimizer, image, lr)  # the objective changed: fresh history
-                run.best_loss, current = math.inf, settings
+                run.best_loss, current, first = math.inf, settings, None
             before.copy_(image.detach())
             loss, losses = self._step(opt, image, settings, targets, pooling)
-            if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * run.best_loss:
+            first = loss if first is None else first
+            if not math.isfinite(loss) or loss > max(DIVERGENCE_FACTOR * run.best_loss, first):
                 run.status = "diverged"
                 raise DivergenceError(
                     f"the optimization diverged at step {run.steps + 1} (loss {loss:.4g}, best "

@@ -32,6 +32,7 @@ class Probe(torch.nn.Module):
         self.calls = []  # (image requires grad, layers)
         self.poison_after = None  # from this many gradient calls on, multiply by `poison`
         self.poison = float("nan")
+        self.poison_calls = None  # ... for this many calls only (None: for good)
 
     def check_layers(self, layers):
         return self.inner.check_layers(layers)
@@ -44,7 +45,9 @@ class Probe(torch.nn.Module):
         self.calls.append((image.requires_grad, tuple(layers)))
         out = self.inner(image, layers, pooling=pooling)
         grad_calls = sum(1 for g, _ in self.calls if g)
-        factor = self.poison if self.poison_after is not None and grad_calls > self.poison_after else 1.0
+        poisoned = self.poison_after is not None and grad_calls > self.poison_after and (
+            self.poison_calls is None or grad_calls <= self.poison_after + self.poison_calls)
+        factor = self.poison if poisoned else 1.0
         return {k: v * self.factors.get(k, 1.0) * factor for k, v in out.items()}
 
     def grad_calls(self):

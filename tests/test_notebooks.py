@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom in a fresh kernel (fast mode), its exercise checks pass with
 the solutions, and the committed student notebooks are exactly what the sources generate."""
 
+import base64
 import re
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from nstlab.notebook.builder import solution_version, student_version
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 SOURCES = sorted((NOTEBOOKS / "solutions").glob("[0-9][0-9]_*.py"))
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "notebooks"
 
 
 def outputs_text(notebook) -> str:
@@ -50,6 +52,22 @@ def test_notebook_runs_and_its_exercises_pass(source, tmp_path, monkeypatch):
     text = execute(notebook, tmp_path, monkeypatch)
     assert "❌" not in text and "⏳" not in text, text
     assert text.count("✅") >= max(checks, 1), f"expected {checks} passed checks:\n{text}"
+    assert "Error displaying widget" not in text and "Traceback" not in text
+    figures = ARTIFACTS / source.stem  # every figure as PNG, to look at (fast mode: tiny images)
+    figures.mkdir(parents=True, exist_ok=True)
+    for i, cell in enumerate(notebook.cells):
+        for j, out in enumerate(cell.get("outputs", [])):
+            if "image/png" in out.get("data", {}):
+                (figures / f"cell{i:02d}-{j}.png").write_bytes(base64.b64decode(out["data"]["image/png"]))
+    assert any(figures.iterdir()), "a notebook without a single figure"
+
+
+def test_no_notebook_computes_in_silence():
+    """Long runs show a progress bar: no `progress=False` unless something else shows progress."""
+    for source in SOURCES:
+        for number, line in enumerate(source.read_text().splitlines(), start=1):
+            if "progress=False" in line:
+                assert "shows the progress" in line, f"{source.name}:{number}: {line.strip()}"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -4,7 +4,7 @@ A notebook exercise asks the student to write a function; `check_<name>(fn)` run
 inputs against nstlab's own implementation and prints one line: "✅ right", "⏳ not written yet",
 or "❌ wrong" with a hint aimed at the usual mistake (the words are there for machines without an
 emoji font). Questions about a figure are checked the same way: `check_choice(key, fn)` with fn
-returning the chosen letter, or a number for `check_number`. Each check returns a `Verdict`: true
+returning the chosen letter (the answers and why are in CHOICES). Each check returns a `Verdict`: true
 or false for code, and nothing shown in the notebook (no stray True/False under the line).
 """
 
@@ -341,17 +341,3 @@ def check_choice(key: str, fn: Callable) -> Verdict:
         return _report(True, name, why)
     return _report(False, name, f"not {str(got)!r}: look at the figure again, and at what the options say "
                                 "the figure would show")
-
-
-def check_number(name: str, fn: Callable, want: float, *, rel: float = 0.1, hint: str = "") -> Verdict:
-    """fn() -> a number read off a figure or computed; right within `rel` (relative) of `want`."""
-    got = _attempt(fn, name)
-    if got is None:
-        return Verdict(False)
-    try:
-        got = float(got)
-    except (TypeError, ValueError):
-        return _report(False, name, f"answer with a number, not {got!r}")
-    if abs(got - want) <= rel * abs(want):
-        return _report(True, name, f"{want:.3g}")
-    return _report(False, name, f"{got:.3g} is off{(': ' + hint) if hint else ''}")
