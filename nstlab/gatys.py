@@ -50,7 +50,10 @@ OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 MAX_SIDE = 4096  # larger outputs need allow_large=True (a 10k px run asks for tens of GB)
 DIVERGENCE_FACTOR = 1e3  # a loss this many times the best one under the same settings, and above
-# the first one (an L-BFGS run that has converged 1e5x can spike 1e4x above its best and recover)
+# the first one, is divergence -- unless the run had converged (best < first / DIVERGENCE_FACTOR):
+# then it is L-BFGS's memory breaking down at the bottom (gradients near 0, one huge step; texture
+# synthesis from relu1_1 converges 1e5x and then jumps from 3e-5 to 380), and the run goes on
+# from its best image with a fresh memory
 WORSE_AT_THE_END = 20.0  # an Adam run whose last loss is this many times its best went wrong
 
 
@@ -266,7 +269,12 @@ class StyleTransfer:
             before.copy_(image.detach())
             loss, losses = self._step(opt, image, settings, targets, pooling)
             first = loss if first is None else first
-            if not math.isfinite(loss) or loss > max(DIVERGENCE_FACTOR * run.best_loss, first):
+            spiked = math.isfinite(loss) and loss > max(DIVERGENCE_FACTOR * run.best_loss, first)
+            if spiked and run.best_loss < first / DIVERGENCE_FACTOR:  # converged, then broke down
+                with torch.no_grad():
+                    image.copy_(run.best)
+                opt = _optimizer(optimizer, image, lr)
+            elif spiked or not math.isfinite(loss):
                 run.status = "diverged"
                 raise DivergenceError(
                     f"the optimization diverged at step {run.steps + 1} (loss {loss:.4g}, best "

@@ -132,6 +132,23 @@ def test_a_spike_after_deep_convergence_is_not_divergence(real_vgg):
     assert result.status == "done" and result.history[-1]["loss"] < spike
 
 
+def test_a_breakdown_after_convergence_goes_on_from_the_best_image(real_vgg):
+    """The same, but the jump goes above the start (L-BFGS at the bottom of a converged run can take
+    one huge step): back to the best image with a fresh optimizer, no divergence."""
+    probe = Probe(real_vgg)
+    settings = Settings(content_layers=[], style_layers=["relu1_1"], content_weight=0, tv_weight=0)
+    transfer = StyleTransfer(None, stripes(48, 6), probe, settings, device="cpu")
+    probe.poison_after, probe.poison, probe.poison_calls = 100, 3.0, 1
+    result = transfer.run(110, 48, init="noise", progress=False)
+    losses = [h["loss"] for h in result.history]
+    assert losses[100] > losses[0] > 1e3 * min(losses[:100])  # the case in question
+    assert result.status == "done" and losses[-1] < 1e-2 * losses[0]
+    with pytest.raises(DivergenceError):  # a run that never converged still diverges
+        probe.poison_after, probe.poison, probe.poison_calls, probe.calls = 5, 1e3, None, []
+        StyleTransfer(None, stripes(48, 6), probe, settings, device="cpu").run(20, 48, init="noise",
+                                                                               progress=False)
+
+
 def test_seeded_and_reproducible(random_vgg):
     transfer, _ = make(random_vgg)
     a = transfer.run(3, 32, init="noise", seed=1, progress=False).image
