@@ -16,8 +16,9 @@ ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},
     "feedforward": {"foundation", "feedforward"},
-    "notebook": {"foundation", "gatys", "feedforward", "notebook"},
-    "cli": {"foundation", "gatys", "feedforward", "notebook", "cli", "package"},
+    "video": {"foundation", "gatys", "feedforward", "video"},
+    "notebook": {"foundation", "gatys", "feedforward", "video", "notebook"},
+    "cli": {"foundation", "gatys", "feedforward", "video", "notebook", "cli", "package"},
 }
 
 
@@ -67,6 +68,7 @@ def test_the_rules_catch_an_upward_import():
 FRESH = """
 import sys
 import nstlab, nstlab.gatys, nstlab.feedforward, nstlab.feedforward.recipes, nstlab.feedforward.evaluate
+import nstlab.video
 import nstlab.notebook
 ui = [m for m in ("ipywidgets", "matplotlib.pyplot", "jupytext", "IPython") if m in sys.modules]
 print(",".join(ui))

@@ -1,0 +1,25 @@
+"""Temporally consistent video: optical flow, warping, synthetic clips with exact flow, the
+warping-error metric and a stabilizer for any per-frame method.
+
+    flow        optical flow between frames (OpenCV's DIS), warping with grid_sample, and the
+                forward-backward check for pixels that are occluded or leave the frame
+    clips       synthetic clips with exact flow: pans, zooms and rotations over a still photo
+    metrics     warping error (Lai et al. 2018) and its ratio to the input clip's own
+    stabilize   flow-guided blending with the previous output, reset at scene cuts
+
+Frames are (T, 3, H, W) tensors in [0, 1]. A flow is (2, H, W) in pixels, x then y, and is
+*backward*: flow[t] maps frame t to frame t - 1, so `warp(frames[t - 1], flow)` looks like
+frames[t] wherever the pixel was visible in both.
+
+This layer sits above the methods (it will drive Gatys and the networks frame by frame); the
+modules here use only the foundation so far. OpenCV (`pip install nstlab[video]`) is needed
+only to estimate flow; exact flows from `clips` need nothing.
+"""
+
+from .clips import synthetic_clip
+from .flow import estimate_flow, flows_between, reliable, warp
+from .metrics import warping_error
+from .stabilize import stabilize
+
+__all__ = ["estimate_flow", "flows_between", "reliable", "stabilize", "synthetic_clip", "warp",
+           "warping_error"]

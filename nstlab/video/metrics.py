@@ -1,0 +1,48 @@
+"""Warping error: how much a processed clip flickers, as Lai et al. (2018, "Learning Blind Video
+Temporal Consistency") measure it.
+
+For each pair of frames, the flow from input frame t to input frame t - 1 warps the *processed*
+frame t - 1 onto frame t; the error is the squared difference to processed frame t, summed over
+the colour channels and averaged over the reliable pixels (those visible in both frames), then
+averaged over the pairs:
+
+    E = 1/(T-1) sum_t  sum_p M_t(p) ||O_t(p) - warp(O_{t-1}, F_t)(p)||^2 / sum_p M_t(p)
+
+The flow comes from the *input* frames, never from the output (a stylized frame has no
+trustworthy motion of its own). `warping_error(frames, frames)` is the input clip's own error
+(lighting, interpolation, flow error): the floor any method is measured against.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..errors import InputError
+from .flow import flows_between, reliable, warp
+
+
+def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
+                  flows: torch.Tensor | None = None, masks: torch.Tensor | None = None) -> float:
+    """E above for `outputs` (T, 3, H, W). Give the exact `flows` (T - 1, 2, H, W) and `masks`
+    (T - 1, H, W) of a synthetic clip, or the `inputs` (T, 3, H, W) to estimate them from (DIS
+    flow, forward-backward check)."""
+    if outputs.dim() != 4 or len(outputs) < 2:
+        raise InputError(f"expected frames (T >= 2, 3, H, W), got shape {tuple(outputs.shape)}")
+    if flows is None:
+        if inputs is None:
+            raise InputError("give the input frames (to estimate the flow) or the flows and masks")
+        if inputs.shape != outputs.shape:
+            raise InputError(f"inputs {tuple(inputs.shape)} and outputs {tuple(outputs.shape)} differ")
+        backward, forward = flows_between(inputs)
+        flows = backward
+        masks = torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
+    elif masks is None:
+        masks = torch.ones(len(flows), *flows.shape[-2:])
+    if len(flows) != len(outputs) - 1:
+        raise InputError(f"{len(outputs)} frames need {len(outputs) - 1} flows, got {len(flows)}")
+    errors = []
+    for t in range(1, len(outputs)):
+        warped = warp(outputs[t - 1].float(), flows[t - 1])
+        m = masks[t - 1]
+        errors.append(float(((outputs[t].float() - warped).pow(2).sum(0) * m).sum() / m.sum().clamp_min(1)))
+    return sum(errors) / len(errors)
