@@ -23,6 +23,7 @@ The methods (never importing each other):
     gatys        the optimization engine (Gatys et al. 2016, 2017): `StyleTransfer`, `stylize`
     feedforward  Johnson, CIN, AdaIN networks, their objectives, training, shipped models, `apply`
 Above them:
+    video     clips in time: flow, warping error, stabilizer, `apply_video`, `stylize_video`
     notebook  fast mode, widgets (studio, explorers, mixers, monitor), exercises, notebook builder
     cli       the `nstlab` command line
 """
@@ -44,13 +45,43 @@ from .losses import Settings, content_loss, gram_matrix, perceptual_loss, style_
 from .result import Result
 from .samples import load_sample, resolve_image, sample_names
 from .vgg import VGGFeatures, layer_names, load_vgg
+from .video import apply_video, stylize_video
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DivergenceError", "ImageError", "InputError", "ModelError", "NstlabError", "Result", "SampleError",
-    "Settings", "Step", "StyleTransfer", "TrainConfig", "VGGFeatures", "WeightsError", "apply",
-    "content_loss", "default_device", "gram_matrix", "layer_names", "load_image", "load_model",
-    "load_sample", "load_vgg", "perceptual_loss", "resize", "resolve_image", "sample_names",
-    "save_image", "style_loss", "stylize", "to_pil", "total_variation", "train",
+                     "DivergenceError",
+                     "ImageError",
+                     "InputError",
+                     "ModelError",
+                     "NstlabError",
+                     "Result",
+                     "SampleError",
+                     "Settings",
+                     "Step",
+                     "StyleTransfer",
+                     "TrainConfig",
+                     "VGGFeatures",
+                     "WeightsError",
+                     "apply",
+                     "apply_video",
+                     "content_loss",
+                     "default_device",
+                     "gram_matrix",
+                     "layer_names",
+                     "load_image",
+                     "load_model",
+                     "load_sample",
+                     "load_vgg",
+                     "perceptual_loss",
+                     "resize",
+                     "resolve_image",
+                     "sample_names",
+                     "save_image",
+                     "style_loss",
+                     "stylize",
+                     "stylize_video",
+                     "to_pil",
+                     "total_variation",
+                     "train",
 ]

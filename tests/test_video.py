@@ -1,18 +1,27 @@
-"""The video foundation: exact synthetic clips, DIS flow against them, warping, occlusion, the
-warping error and the stabilizer, on small clips."""
+"""Video: exact synthetic clips, DIS flow against them, warping, occlusion, the warping error,
+the stabilizer, video files, and the two methods (a network per frame, Ruder's optimization), on
+small clips."""
 
 import pytest
 import torch
 
-from nstlab.errors import InputError
+from nstlab.errors import ImageError, InputError
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.images import save_image
+from nstlab.losses import Settings
+from nstlab.samples import stripes
 from nstlab.video import (
+    apply_video,
     estimate_flow,
     flows_between,
+    read_video,
     reliable,
     stabilize,
+    stylize_video,
     synthetic_clip,
     warp,
     warping_error,
+    write_video,
 )
 
 
@@ -95,3 +104,84 @@ def test_bad_video_input_is_one_clear_error(clips):
         synthetic_clip(frames=1)
     with pytest.raises(InputError, match="T >= 2"):
         warping_error(frames[:1], frames[:1])
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.webm", "clip.gif", "clip.webp", "frames"])
+def test_video_files_round_trip(clips, tmp_path, name):
+    frames = clips["pan"].frames
+    path = write_video(frames, tmp_path / name, fps=10)
+    back, fps = read_video(path)
+    assert back.shape == frames.shape and fps == pytest.approx(10 if name != "frames" else 25, rel=0.05)
+    mse = (back - frames).pow(2).mean()
+    psnr = 10 * torch.log10(1 / mse)
+    assert psnr > (30 if name != "clip.gif" else 20), f"{name}: {psnr:.1f} dB"  # GIF: 256 colours
+
+
+def test_reading_a_real_clip_in_steps(data_dir):
+    clip = data_dir.parent / "videos" / "bigbuckbunny.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not found")
+    frames, fps = read_video(clip, size=128, max_frames=5, step=2)
+    assert frames.shape == (5, 3, 72, 128) and fps == pytest.approx(12.5)
+
+
+def test_bad_video_files_say_what_is_wrong(tmp_path):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    with pytest.raises(ImageError, match=r"notes\.mp4"):
+        read_video(tmp_path / "notes.mp4")
+    mixed = tmp_path / "mixed"
+    save_image(torch.rand(1, 3, 8, 8), mixed / "a.png")
+    save_image(torch.rand(1, 3, 8, 10), mixed / "b.png")
+    with pytest.raises(ImageError, match="different sizes"):
+        read_video(mixed)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageError, match="no images"):
+        read_video(tmp_path / "empty")
+    with pytest.raises(ImageError, match="no such"):
+        read_video(tmp_path / "none.mp4")
+    with pytest.raises(ImageError, match="unknown video extension"):
+        write_video(torch.rand(2, 3, 8, 8), tmp_path / "out.xyz")
+
+
+# -- methods ---------------------------------------------------------------------------------
+
+
+def test_apply_video_with_the_stabilizer_flickers_less(clips):
+    frames = clips["zoom"].frames
+    torch.manual_seed(0)
+    net = TransformerNet(width=4, blocks=1)
+    plain = apply_video(net, frames, progress=False)
+    steady = apply_video(net, frames, stabilize=0.8, progress=False)
+    assert plain.frames.shape == frames.shape and plain.status == "done"
+    assert warping_error(steady.frames, frames) < warping_error(plain.frames, frames) / 2
+
+
+def test_an_interrupt_keeps_the_finished_frames(clips):
+    frames = clips["pan"].frames
+    calls = []
+
+    class Stopping(TransformerNet):
+        def forward(self, x, weights=None):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return super().forward(x, weights)
+
+    result = apply_video(Stopping(width=4, blocks=0), frames, progress=False)
+    assert result.status == "interrupted" and len(result.frames) == 2
+
+
+def test_ruders_temporal_loss_makes_the_frames_consistent(random_vgg):
+    clip = synthetic_clip("tubingen", frames=3, size=(48, 64), kind="pan", speed=2.0)
+    common = dict(extractor=random_vgg, steps=8, device="cpu", progress=False)
+    settings = Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
+    free = stylize_video(clip.frames, stripes(64, 6), temporal_weight=0, settings=settings, **common)
+    tied = stylize_video(clip.frames, stripes(64, 6), temporal_weight=200, settings=settings, **common)
+    assert tied.frames.shape == clip.frames.shape and len(tied.history) == 3
+    assert "temporal" in tied.history[1] and "temporal" not in free.history[1]
+    error = {n: warping_error(r.frames, flows=clip.flows, masks=clip.masks) for n, r in (("free", free),
+                                                                                      ("tied", tied))}
+    assert error["tied"] < error["free"], error

@@ -6,20 +6,24 @@ warping-error metric and a stabilizer for any per-frame method.
     clips       synthetic clips with exact flow: pans, zooms and rotations over a still photo
     metrics     warping error (Lai et al. 2018) and its ratio to the input clip's own
     stabilize   flow-guided blending with the previous output, reset at scene cuts
+    io          read_video / write_video: mp4, webm (PyAV), animated GIF and WebP, frame folders
+    methods     apply_video (any trained network, + stabilizer), stylize_video (Ruder et al. 2016)
 
 Frames are (T, 3, H, W) tensors in [0, 1]. A flow is (2, H, W) in pixels, x then y, and is
 *backward*: flow[t] maps frame t to frame t - 1, so `warp(frames[t - 1], flow)` looks like
 frames[t] wherever the pixel was visible in both.
 
-This layer sits above the methods (it will drive Gatys and the networks frame by frame); the
-modules here use only the foundation so far. OpenCV (`pip install nstlab[video]`) is needed
-only to estimate flow; exact flows from `clips` need nothing.
+This layer sits above the methods: it drives Gatys and the networks frame by frame. OpenCV and
+PyAV (`pip install nstlab[video]`) are needed to estimate flow and for video files; exact flows
+from `clips`, GIF/WebP and frame folders need nothing more.
 """
 
 from .clips import synthetic_clip
 from .flow import estimate_flow, flows_between, reliable, warp
+from .io import read_video, write_video
+from .methods import VideoResult, apply_video, stylize_video
 from .metrics import warping_error
 from .stabilize import stabilize
 
-__all__ = ["estimate_flow", "flows_between", "reliable", "stabilize", "synthetic_clip", "warp",
-           "warping_error"]
+__all__ = ["VideoResult", "apply_video", "estimate_flow", "flows_between", "read_video", "reliable",
+           "stabilize", "stylize_video", "synthetic_clip", "warp", "warping_error", "write_video"]
