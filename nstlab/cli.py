@@ -202,6 +202,27 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--device", default=None)
     a.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
+    v = commands.add_parser(
+        "video", formatter_class=_Help, help="stylize a video, consistent in time",
+        description="Stylize every frame of INPUT (a video file, animated GIF/WebP or a folder of "
+                    "frames): by optimization (Ruder et al. 2016) with STYLE, or with a trained --model "
+                    "and the stabilizer. Prints the warping error (flicker) beside the input's own.")
+    v.add_argument("input", help="video file (.mp4, .webm, ...), animated .gif/.webp, or a folder of frames")
+    v.add_argument("style", nargs="?", default=None,
+                   help="style image or sample name (optimization; adain/cin models too)")
+    v.add_argument("-o", "--output", type=Path, required=True,
+                   help="the result: .mp4, .webm, .gif, .webp, or a folder for PNG frames")
+    v.add_argument("--model", default=None, help="a trained network (name or file) instead of optimization")
+    v.add_argument("--stabilize", type=_number, default=None,
+                   help="flow-guided blending strength in [0, 1) (default: 0.7 with --model, 0 otherwise)")
+    v.add_argument("--temporal-weight", type=_number, default=200.0, help="optimization: the temporal loss")
+    v.add_argument("--steps", type=int, default=30, help="optimization: steps per frame (3x for the first)")
+    v.add_argument("--size", type=int, default=256, help="longest side of the frames")
+    v.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    v.add_argument("--every", type=int, default=1, help="keep every N-th frame")
+    v.add_argument("--device", default=None)
+    v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
     commands.add_parser("models", help="list the shipped trained models")
 
     n = commands.add_parser(
@@ -225,7 +246,7 @@ def main(argv=None) -> int:
         return 0
     if args.command == "notebooks":
         return _notebooks(args)
-    command = {"stylize": _stylize, "train": _train, "apply": _apply}[args.command]
+    command = {"stylize": _stylize, "train": _train, "apply": _apply, "video": _video}[args.command]
     if threading.current_thread() is threading.main_thread():  # `kill` stops a run as Ctrl-C does
         signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -322,6 +343,38 @@ def _apply(args) -> int:
     width, height = result.image.shape[-1], result.image.shape[-2]
     print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms")
     return 0
+
+
+def _video(args) -> int:
+    """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured."""
+    from .video import apply_video, read_video, stylize_video, warping_error
+
+    if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
+        raise ImageError(f"{args.output}: is the input of this run; write the result under another name")
+    if args.output.suffix.lower() not in (".mp4", ".mov", ".mkv", ".webm", ".gif", ".webp", ""):
+        raise ImageError(f"{args.output}: unknown video extension (use .mp4, .webm, .gif, .webp or a folder)")
+    if args.output.suffix:
+        _check_writable(args.output, ImageError)
+    if args.model is None and args.style is None:
+        raise ImageError("give a STYLE image (optimization) or --model (a trained network)")
+    if args.steps < 1 or args.size < 16 or args.every < 1:
+        raise ImageError("--steps and --every must be >= 1 and --size >= 16")
+    frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
+    if args.model is not None:
+        result = apply_video(args.model, frames, args.style, fps=fps, device=args.device,
+                             stabilize=0.7 if args.stabilize is None else args.stabilize,
+                             progress=not args.quiet)
+    else:
+        result = stylize_video(frames, args.style, steps=args.steps, temporal_weight=args.temporal_weight,
+                               stabilize=args.stabilize or 0.0, fps=fps, device=args.device,
+                               progress=not args.quiet)
+    result.save(args.output)
+    done = frames[: len(result.frames)]
+    flicker = f", warping error {warping_error(result.frames, done):.4f} (the input's own " \
+              f"{warping_error(done, done):.4f})" if len(done) > 1 else ""
+    print(f"{args.output}: {len(result.frames)} frames {done.shape[-1]}x{done.shape[-2]} in "
+          f"{result.seconds:.0f} s{flicker} ({result.status})")
+    return 0 if result.status == "done" else 130
 
 
 def _samples(args) -> int:

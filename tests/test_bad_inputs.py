@@ -134,6 +134,13 @@ CASES = [
     ("train photos missing", ["train", "johnson", "--content", "{root}/none", "--style", "starry_night",
                               "-q"], "no images"),
     ("train output on /proc", [*TRAIN, "-o", "/proc/m.pth"], "/proc/m.pth"),
+    ("video without style or model", ["video", "{photo}", "-o", "{root}/v.gif"], "STYLE"),
+    ("video that is an image", ["video", "{photo}", "--model", "{model}", "-o", "{root}/v.gif"],
+     "not a video file"),
+    ("video output is the input", ["video", "{photos}", "--model", "{model}", "-o", "{photos}"],
+     "is the input"),
+    ("video output extension", ["video", "{photos}", "--model", "{model}", "-o", "{root}/v.avi"],
+     "unknown video extension"),
     ("no command", [], "required"),
     ("unknown option", [*STYLIZE, "--colour"], "unrecognized"),
 ]
@@ -141,7 +148,7 @@ CASES = [
 
 def _argv(case_args, files, out):
     args = [a.format(**files) for a in case_args]
-    if args and args[0] in ("stylize", "apply", "train") and "-o" not in args:
+    if args and args[0] in ("stylize", "apply", "train", "video") and "-o" not in args:
         args += ["-o", str(out)]
     return args
 

@@ -185,3 +185,16 @@ def test_ruders_temporal_loss_makes_the_frames_consistent(random_vgg):
     error = {n: warping_error(r.frames, flows=clip.flows, masks=clip.masks) for n, r in (("free", free),
                                                                                       ("tied", tied))}
     assert error["tied"] < error["free"], error
+
+
+def test_the_video_command_writes_the_clip_and_measures_its_flicker(clips, tmp_path, capsys):
+    from nstlab.cli import main
+    from nstlab.feedforward.pretrained import save_model
+
+    source = write_video(clips["pan"].frames, tmp_path / "in.gif", fps=10)
+    model = save_model(TransformerNet(width=4, blocks=1), tmp_path / "m.pth", styles=["s"])
+    out = tmp_path / "out.webp"
+    assert main(["video", str(source), "--model", str(model), "-o", str(out), "--size", "64", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 frames 64x48" in printed and "warping error" in printed and "the input's own" in printed
+    assert read_video(out)[0].shape == (4, 3, 48, 64)

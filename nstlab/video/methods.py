@@ -73,14 +73,16 @@ def apply_video(model, frames, style=None, *, stabilize: float = 0.0, size: int 
 
 
 def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = None,
-                  temporal_weight: float = 200.0, settings: Settings | None = None, extractor=None,
+                  temporal_weight: float = 200.0, stabilize: float = 0.0,
+                  settings: Settings | None = None, extractor=None,
                   size: int | None = None, fps: float | None = None, optimizer: str = "lbfgs",
                   device=None, progress: bool = True, **options) -> VideoResult:
     """Gatys et al. per frame, consistent in time (Ruder et al. 2016; see the module docstring).
 
     steps: per frame after the first; first_steps: for the first frame (default 3x steps: it
     starts from the photo, not from a finished frame); temporal_weight 0 gives independent frames
-    that still start from the warped previous result. options: those of `StyleTransfer.run`
+    that still start from the warped previous result; stabilize: the stabilizer afterwards, as in
+    `apply_video` (rarely needed). options: those of `StyleTransfer.run`
     (lr, pooling, style_scale, seed) and of StyleTransfer (mix, preserve_color, masks).
     """
     began = time.perf_counter()
@@ -125,7 +127,10 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
         bar.close()
     if not out:
         raise KeyboardInterrupt
-    return VideoResult(torch.stack(out), fps, status, time.perf_counter() - began, "gatys-temporal", history)
+    styled = torch.stack(out)
+    if stabilize and len(styled) > 1:
+        styled = stabilize_frames(styled, frames[: len(styled)], strength=stabilize)
+    return VideoResult(styled, fps, status, time.perf_counter() - began, "gatys-temporal", history)
 
 
 def _frames(frames, size: int | None, fps: float | None) -> tuple[torch.Tensor, float]:
