@@ -214,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the result: .mp4, .webm, .gif, .webp, or a folder for PNG frames")
     v.add_argument("--model", default=None, help="a trained network (name or file) instead of optimization")
     v.add_argument("--stabilize", type=_number, default=None,
-                   help="flow-guided blending strength in [0, 1) (default: 0.7 with --model, 0 otherwise)")
+                   help="flow-guided blending strength in [0, 1) (default: 0.5 with --model, 0 otherwise)")
     v.add_argument("--temporal-weight", type=_number, default=200.0, help="optimization: the temporal loss")
     v.add_argument("--steps", type=int, default=30, help="optimization: steps per frame (3x for the first)")
     v.add_argument("--size", type=int, default=256, help="longest side of the frames")
@@ -362,7 +362,7 @@ def _video(args) -> int:
     frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
     if args.model is not None:
         result = apply_video(args.model, frames, args.style, fps=fps, device=args.device,
-                             stabilize=0.7 if args.stabilize is None else args.stabilize,
+                             stabilize=0.5 if args.stabilize is None else args.stabilize,
                              progress=not args.quiet)
     else:
         result = stylize_video(frames, args.style, steps=args.steps, temporal_weight=args.temporal_weight,

@@ -17,6 +17,7 @@ from nstlab.video import (
     read_video,
     reliable,
     stabilize,
+    style_and_content,
     stylize_video,
     synthetic_clip,
     warp,
@@ -198,3 +199,12 @@ def test_the_video_command_writes_the_clip_and_measures_its_flicker(clips, tmp_p
     printed = capsys.readouterr().out
     assert "4 frames 64x48" in printed and "warping error" in printed and "the input's own" in printed
     assert read_video(out)[0].shape == (4, 3, 48, 64)
+
+
+def test_style_and_content_tell_the_painting_from_the_photo(clips, real_vgg):
+    frames = clips["pan"].frames[:2]
+    painting = stripes(128, 8)
+    itself = style_and_content(frames, frames, painting, real_vgg)
+    painted = style_and_content(painting[..., :96, :].expand(2, -1, -1, -1), frames, painting, real_vgg)
+    assert itself["content"] < 1e-6 and painted["style"] < 0.1 * itself["style"]
+    assert painted["content"] > 0.5

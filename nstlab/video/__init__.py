@@ -4,7 +4,7 @@ warping-error metric and a stabilizer for any per-frame method.
     flow        optical flow between frames (OpenCV's DIS), warping with grid_sample, and the
                 forward-backward check for pixels that are occluded or leave the frame
     clips       synthetic clips with exact flow: pans, zooms and rotations over a still photo
-    metrics     warping error (Lai et al. 2018) and its ratio to the input clip's own
+    metrics     warping error (Lai et al. 2018), and the style and content distances to report beside it
     stabilize   flow-guided blending with the previous output, reset at scene cuts
     io          read_video / write_video: mp4, webm (PyAV), animated GIF and WebP, frame folders
     methods     apply_video (any trained network, + stabilizer), stylize_video (Ruder et al. 2016)
@@ -22,8 +22,9 @@ from .clips import synthetic_clip
 from .flow import estimate_flow, flows_between, reliable, warp
 from .io import read_video, write_video
 from .methods import VideoResult, apply_video, stylize_video
-from .metrics import warping_error
+from .metrics import style_and_content, warping_error
 from .stabilize import stabilize
 
 __all__ = ["VideoResult", "apply_video", "estimate_flow", "flows_between", "read_video", "reliable",
-           "stabilize", "stylize_video", "synthetic_clip", "warp", "warping_error", "write_video"]
+           "stabilize", "style_and_content", "stylize_video", "synthetic_clip", "warp", "warping_error",
+           "write_video"]

@@ -11,6 +11,10 @@ averaged over the pairs:
 The flow comes from the *input* frames, never from the output (a stylized frame has no
 trustworthy motion of its own). `warping_error(frames, frames)` is the input clip's own error
 (lighting, interpolation, flow error): the floor any method is measured against.
+
+Consistency bought by blurring is not progress, so `style_and_content` gives the two other
+numbers to report beside it: the mean relative style distance of the frames to the painting
+(relu1_1 ... relu5_1) and their content distance to the input frames (relu4_2).
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ from __future__ import annotations
 import torch
 
 from ..errors import InputError
+from ..losses import content_loss, gram_matrix, style_loss
+from ..samples import resolve_image
+from ..targets import content_targets, style_targets
+from ..vgg import load_vgg
 from .flow import flows_between, reliable, warp
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
 def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
@@ -46,3 +56,20 @@ def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
         m = masks[t - 1]
         errors.append(float(((outputs[t].float() - warped).pow(2).sum(0) * m).sum() / m.sum().clamp_min(1)))
     return sum(errors) / len(errors)
+
+
+@torch.no_grad()
+def style_and_content(outputs: torch.Tensor, inputs: torch.Tensor, painting,
+                      extractor=None) -> dict[str, float]:
+    """{"style": mean over frames and layers of ||G - A||^2 / ||A||^2 to `painting` (at the frames'
+    size), "content": mean relu4_2 distance to the input frames}; extractor: the bundled VGG-16."""
+    vgg = extractor or load_vgg()
+    painting = resolve_image(painting, max(outputs.shape[-2:]))
+    grams = style_targets(vgg, [painting], STYLE_LAYERS)
+    styles, contents = [], []
+    for out, inp in zip(outputs, inputs, strict=True):
+        features = content_targets(vgg, out[None], [*STYLE_LAYERS, "relu4_2"])
+        target = content_targets(vgg, inp[None], ["relu4_2"])["relu4_2"]
+        styles.append(sum(float(style_loss(gram_matrix(features[n]), grams[n])) for n in STYLE_LAYERS) / 5)
+        contents.append(float(content_loss(features["relu4_2"], target)))
+    return {"style": sum(styles) / len(styles), "content": sum(contents) / len(contents)}
