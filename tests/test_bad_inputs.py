@@ -136,7 +136,7 @@ CASES = [
     ("train output on /proc", [*TRAIN, "-o", "/proc/m.pth"], "/proc/m.pth"),
     ("video without style or model", ["video", "{photo}", "-o", "{root}/v.gif"], "STYLE"),
     ("video that is an image", ["video", "{photo}", "--model", "{model}", "-o", "{root}/v.gif"],
-     "not a video file"),
+     "an image, not a video"),
     ("video output is the input", ["video", "{photos}", "--model", "{model}", "-o", "{photos}"],
      "is the input"),
     ("video output extension", ["video", "{photos}", "--model", "{model}", "-o", "{root}/v.avi"],

@@ -331,7 +331,11 @@ def _drive(studio: Studio, url: str, n_code: int):
     preview = page.locator(".nstlab-preview img, img.nstlab-preview").first
     assert preview.is_visible(), studio.report("the preview <img> is not visible")
 
-    # Start: a background run streams frames while the notebook stays responsive.
+    # Start: a background run streams frames while the notebook stays responsive. (Fast mode's
+    # few steps would end it before the slider moves: the student types a long run.)
+    steps = page.locator(".nstlab-steps input").first
+    steps.fill("100000")
+    steps.press("Enter")
     first_src = studio.src()
     page.locator(".nstlab-start").first.click()
     studio.wait_for("status 'running'", lambda: "running" in studio.status().lower())

@@ -95,6 +95,7 @@ class Studio(W.VBox):
         self.init = W.Dropdown(options=INITS, value=init, description="start from")
         self.size = W.BoundedIntText(size, min=32, max=2048, step=32, description="size (px)")
         self.steps = W.BoundedIntText(steps, min=1, max=100_000, description="steps")
+        self.steps.add_class("nstlab-steps")
         self.buttons = {name: W.Button(description=name.capitalize(), icon=icon)
                         for name, icon in (("start", "play"), ("pause", "pause"), ("resume", "step-forward"),
                                            ("stop", "stop"), ("reset", "undo"), ("save", "save"))}

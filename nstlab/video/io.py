@@ -20,6 +20,7 @@ from PIL import Image, ImageSequence
 
 from ..errors import ImageError, InputError
 from ..files import atomic
+from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import image_files, load_image, save_image, to_pil
 
 PILLOW = {".gif", ".webp"}  # animated images
@@ -40,6 +41,9 @@ def read_video(path, *, size: int | None = None, max_frames: int | None = None,
         raise InputError(f"step and max_frames must be >= 1, got {step} and {max_frames}")
     if path.is_dir():
         frames, fps = _folder(path), 25.0
+    elif path.suffix.lower() in IMAGE_SUFFIXES - PILLOW:
+        raise ImageError(f"{path}: an image, not a video (give a video file, an animated GIF/WebP or a "
+                         "folder of frames)")
     elif path.suffix.lower() in PILLOW:
         frames, fps = _animated(path)
     else:
