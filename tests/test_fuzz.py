@@ -152,28 +152,20 @@ def check(argv, f, capsys):
         assert code == 2 and len(lines) == 1 and lines[0].startswith("nstlab"), (argv, err)
 
 
-def test_random_stylize_commands(files, capsys):
-    @settings(SEEDED, max_examples=400)
-    @given(stylize_args(files))
+@pytest.mark.parametrize("command, examples, runs, refusals", [("stylize", 400, 40, 100),
+                                                           ("apply", 200, 30, 100)])
+def test_random_commands(files, capsys, command, examples, runs, refusals):
+    strategy = {"stylize": stylize_args, "apply": apply_args}[command](files)
+
+    @settings(SEEDED, max_examples=examples)
+    @given(strategy)
     def run(argv):
         check(argv, files, capsys)
 
     run()
-    exits = EXITS["stylize"]
-    print("stylize exits:", dict(exits))
-    assert exits[0] >= 40 and exits[2] >= 100  # both real runs and refusals were tried
-
-
-def test_random_apply_commands(files, capsys):
-    @settings(SEEDED, max_examples=200)
-    @given(apply_args(files))
-    def run(argv):
-        check(argv, files, capsys)
-
-    run()
-    exits = EXITS["apply"]
-    print("apply exits:", dict(exits))
-    assert exits[0] >= 30 and exits[2] >= 100
+    exits = EXITS[command]
+    print(f"{command} exits:", dict(exits))
+    assert exits[0] >= runs and exits[2] >= refusals  # both real runs and refusals were tried
 
 
 VALUES = st.sampled_from([0, 1, -1, 2.5, math.nan, math.inf, "1", None, True, np.float32(2), np.int64(3),
