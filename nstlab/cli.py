@@ -348,6 +348,7 @@ def _apply(args) -> int:
 def _video(args) -> int:
     """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured."""
     from .video import apply_video, read_video, stylize_video, warping_error
+    from .video.flow import clip_flows
 
     if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
         raise ImageError(f"{args.output}: is the input of this run; write the result under another name")
@@ -369,9 +370,11 @@ def _video(args) -> int:
                                stabilize=args.stabilize or 0.0, fps=fps, device=args.device,
                                progress=not args.quiet)
     result.save(args.output)
-    done = frames[: len(result.frames)]
-    flicker = f", warping error {warping_error(result.frames, done):.4f} (the input's own " \
-              f"{warping_error(done, done):.4f})" if len(done) > 1 else ""
+    done, flicker = frames[: len(result.frames)], ""
+    if len(done) > 1:  # the flow of the input clip, estimated once for both errors
+        flows, masks = clip_flows(done)
+        flicker = (f", warping error {warping_error(result.frames, flows=flows, masks=masks):.4f} "
+                   f"(the input's own {warping_error(done, flows=flows, masks=masks):.4f})")
     print(f"{args.output}: {len(result.frames)} frames {done.shape[-1]}x{done.shape[-2]} in "
           f"{result.seconds:.0f} s{flicker} ({result.status})")
     return 0 if result.status == "done" else 130

@@ -49,6 +49,19 @@ def flows_between(frames: torch.Tensor, preset: str = "medium") -> tuple[torch.T
     return torch.stack(backward), torch.stack(forward)
 
 
+def clip_flows(inputs: torch.Tensor | None, flows: torch.Tensor | None = None,
+               masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(flows (T - 1, 2, H, W) backward, masks (T - 1, H, W) reliable) of a clip: the exact ones
+    given (a synthetic clip; masks default to all reliable), else estimated from `inputs`
+    (T, 3, H, W) with DIS and the forward-backward check."""
+    if flows is not None:
+        return flows, torch.ones(len(flows), *flows.shape[-2:]) if masks is None else masks
+    if inputs is None:
+        raise InputError("give the input frames (to estimate the flow) or the flows and masks")
+    backward, forward = flows_between(inputs)
+    return backward, torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
+
+
 def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """image (B, C, H, W) or (C, H, W) sampled at p + flow(p); flow (2, H, W) or (B, 2, H, W) in
     pixels. Outside the image the border is repeated (such pixels are unreliable anyway)."""

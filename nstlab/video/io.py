@@ -15,13 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image, ImageSequence
 
 from ..errors import ImageError, InputError
 from ..files import atomic
 from ..images import SUFFIXES as IMAGE_SUFFIXES
-from ..images import image_files, load_image, save_image, to_pil
+from ..images import image_files, load_image, resize, save_image, to_pil
 
 PILLOW = {".gif", ".webp"}  # animated images
 CODECS = {".mp4": ("libx264", "yuv420p"), ".mov": ("libx264", "yuv420p"), ".mkv": ("libx264", "yuv420p"),
@@ -52,12 +51,7 @@ def read_video(path, *, size: int | None = None, max_frames: int | None = None,
     if not frames:
         raise ImageError(f"{path}: no frames")
     video = torch.stack(frames)
-    if size is not None:
-        h, w = video.shape[-2:]
-        scale = size / max(h, w)
-        video = F.interpolate(video, size=(max(1, round(h * scale)), max(1, round(w * scale))),
-                              mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
-    return video, fps / step
+    return (video if size is None else resize(video, size)), fps / step
 
 
 def write_video(frames: torch.Tensor, path, fps: float = 25.0) -> Path:

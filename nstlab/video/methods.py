@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..errors import InputError
 from ..feedforward import apply, load_model
 from ..gatys import StyleTransfer
+from ..images import resize
 from ..losses import Settings
-from .flow import flows_between, reliable, warp
+from .flow import clip_flows, warp
 from .io import read_video, write_video
 from .stabilize import stabilize as stabilize_frames
 
@@ -100,6 +100,7 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
     transfer = StyleTransfer(frames[0][None], style, extractor, settings.replace(term_weights={}), device,
                              terms={"temporal": temporal}, **make)
     side = max(frames.shape[-2:])
+    flows, masks = clip_flows(frames)  # flows[t - 1]: frame t -> t - 1
     out, history, status = [], [], "done"
     bar = tqdm(total=len(frames), desc="frames", unit="frame", disable=not progress, leave=False)
     try:
@@ -110,9 +111,8 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
                 result = transfer.run(first_steps or 3 * steps, side, optimizer=optimizer, progress=False,
                                       **options)
             else:
-                back, forth = flows_between(frames[t - 1: t + 1])  # t -> t - 1, and t - 1 -> t
-                flow, mask = back[0], reliable(back[0], forth[0])
-                previous = warp(out[-1], flow)
+                mask = masks[t - 1]
+                previous = warp(out[-1], flows[t - 1])
                 target["previous"], target["mask"] = previous[None], mask[None, None]
                 start = mask * previous + (1 - mask) * frames[t]  # disoccluded: the photo
                 transfer.update(settings if temporal_weight > 0 else settings.replace(term_weights={}))
@@ -141,9 +141,4 @@ def _frames(frames, size: int | None, fps: float | None) -> tuple[torch.Tensor, 
     video = torch.as_tensor(frames).float().cpu()
     if video.dim() != 4 or video.shape[1] != 3 or len(video) == 0:
         raise InputError(f"expected frames (T >= 1, 3, H, W) or a video path, got shape {tuple(video.shape)}")
-    if size is not None and max(video.shape[-2:]) != size:
-        h, w = video.shape[-2:]
-        scale = size / max(h, w)
-        video = F.interpolate(video, size=(round(h * scale), round(w * scale)), mode="bilinear",
-                              antialias=True, align_corners=False).clamp(0, 1)
-    return video, fps or 25.0
+    return video if size is None else resize(video, size), fps or 25.0

@@ -26,7 +26,7 @@ from ..losses import content_loss, gram_matrix, style_loss
 from ..samples import resolve_image
 from ..targets import content_targets, style_targets
 from ..vgg import load_vgg
-from .flow import flows_between, reliable, warp
+from .flow import clip_flows, warp
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -38,16 +38,9 @@ def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
     flow, forward-backward check)."""
     if outputs.dim() != 4 or len(outputs) < 2:
         raise InputError(f"expected frames (T >= 2, 3, H, W), got shape {tuple(outputs.shape)}")
-    if flows is None:
-        if inputs is None:
-            raise InputError("give the input frames (to estimate the flow) or the flows and masks")
-        if inputs.shape != outputs.shape:
-            raise InputError(f"inputs {tuple(inputs.shape)} and outputs {tuple(outputs.shape)} differ")
-        backward, forward = flows_between(inputs)
-        flows = backward
-        masks = torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
-    elif masks is None:
-        masks = torch.ones(len(flows), *flows.shape[-2:])
+    if flows is None and inputs is not None and inputs.shape != outputs.shape:
+        raise InputError(f"inputs {tuple(inputs.shape)} and outputs {tuple(outputs.shape)} differ")
+    flows, masks = clip_flows(inputs, flows, masks)
     if len(flows) != len(outputs) - 1:
         raise InputError(f"{len(outputs)} frames need {len(outputs) - 1} flows, got {len(flows)}")
     errors = []

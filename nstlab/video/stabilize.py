@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import InputError
-from .flow import flows_between, reliable, warp
+from .flow import clip_flows, warp
 
 
 def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strength: float = 0.7, *,
@@ -26,14 +26,7 @@ def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strengt
     exact `flows` and `masks` of a synthetic clip (see `warping_error`)."""
     if not 0 <= strength < 1:
         raise InputError(f"strength must be in [0, 1), got {strength}")
-    if flows is None:
-        if inputs is None:
-            raise InputError("give the input frames (to estimate the flow) or the flows and masks")
-        backward, forward = flows_between(inputs)
-        flows = backward
-        masks = torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
-    elif masks is None:
-        masks = torch.ones(len(flows), *flows.shape[-2:])
+    flows, masks = clip_flows(inputs, flows, masks)
     out = [outputs[0]]
     for t in range(1, len(outputs)):
         m = masks[t - 1]
