@@ -349,11 +349,11 @@ def _video(args) -> int:
     """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured."""
     from .video import apply_video, read_video, stylize_video, warping_error
     from .video.flow import clip_flows
+    from .video.io import check_video_path
 
     if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
         raise ImageError(f"{args.output}: is the input of this run; write the result under another name")
-    if args.output.suffix.lower() not in (".mp4", ".mov", ".mkv", ".webm", ".gif", ".webp", ""):
-        raise ImageError(f"{args.output}: unknown video extension (use .mp4, .webm, .gif, .webp or a folder)")
+    check_video_path(args.output)
     if args.output.suffix:
         _check_writable(args.output, ImageError)
     if args.model is None and args.style is None:

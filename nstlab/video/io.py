@@ -54,10 +54,18 @@ def read_video(path, *, size: int | None = None, max_frames: int | None = None,
     return (video if size is None else resize(video, size)), fps / step
 
 
+def check_video_path(path) -> Path:
+    """`path` as a Path if write_video can write it (a known suffix, or none: a folder)."""
+    path = Path(path).expanduser()
+    if path.suffix and path.suffix.lower() not in PILLOW | set(CODECS):
+        raise ImageError(f"{path}: unknown video extension (use .mp4, .webm, .gif, .webp or a folder)")
+    return path
+
+
 def write_video(frames: torch.Tensor, path, fps: float = 25.0) -> Path:
     """Write (T, 3, H, W) in [0, 1] to `path`: .mp4/.mov/.mkv (H.264), .webm (VP9), .gif/.webp
     (animated, loops), or a folder (no suffix, or an existing folder) of PNG frames."""
-    path = Path(path).expanduser()
+    path = check_video_path(path)
     if frames.dim() != 4 or frames.shape[1] != 3 or len(frames) == 0:
         raise InputError(f"expected frames (T >= 1, 3, H, W), got shape {tuple(frames.shape)}")
     suffix = path.suffix.lower()
@@ -72,8 +80,6 @@ def write_video(frames: torch.Tensor, path, fps: float = 25.0) -> Path:
             images[0].save(tmp, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0,
                            **({"lossless": False, "quality": 90} if suffix == ".webp" else {}))
         return path
-    if suffix not in CODECS:
-        raise ImageError(f"{path}: unknown video extension (use .mp4, .webm, .gif, .webp or a folder)")
     av = _av()
     codec, pixels = CODECS[suffix]
     array = (frames.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
