@@ -173,6 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
     t.add_argument("--tv-weight", type=_number, default=None)
+    t.add_argument("--temporal-weight", type=_number, default=0.0,
+                   help="train for stable video (Wang et al. 2020: a randomly moved photo must give the "
+                        "same motion of the output); try 100 with --finetune and --steps 200")
+    t.add_argument("--finetune", default=None,
+                   help="start from this trained model (a shipped name or a file) instead of a fresh network")
     t.add_argument("--run-dir", type=Path, default=None,
                    help="checkpoints and previews (default: OUTPUT-run/ beside the model)")
     t.add_argument("--resume", type=Path, default=None, help="a checkpoint.pt to continue from")
@@ -208,14 +213,26 @@ def build_parser() -> argparse.ArgumentParser:
                     "frames): by optimization (Ruder et al. 2016) with STYLE, or with a trained --model "
                     "and the stabilizer. Prints the warping error (flicker) beside the input's own.")
     v.add_argument("input", help="video file (.mp4, .webm, ...), animated .gif/.webp, or a folder of frames")
-    v.add_argument("style", nargs="?", default=None,
-                   help="style image or sample name (optimization; adain/cin models too)")
+    v.add_argument("style", nargs="*", default=[],
+                   help="style image(s) or sample name(s) (optimization; adain/cin models too; several "
+                        "with --morph)")
     v.add_argument("-o", "--output", type=Path, required=True,
                    help="the result: .mp4, .webm, .gif, .webp, or a folder for PNG frames")
     v.add_argument("--model", default=None, help="a trained network (name or file) instead of optimization")
     v.add_argument("--stabilize", type=_number, default=None,
                    help="flow-guided blending strength in [0, 1) (default: 0.5 with --model, 0 otherwise)")
+    v.add_argument("--morph", action="store_true",
+                   help="--model cin/adain with several styles: go from each to the next over the clip")
     v.add_argument("--temporal-weight", type=_number, default=200.0, help="optimization: the temporal loss")
+    v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
+                   help="optimization: frames back the temporal loss looks at, e.g. 1 2 4")
+    v.add_argument("--loop", action="store_true",
+                   help="optimization: a second pass so that the first frame follows the last (looping GIFs)")
+    v.add_argument("--flow", choices=("dis", "raft"), default="dis",
+                   help="optical flow: OpenCV's DIS (no weights) or torchvision's RAFT (downloads weights)")
+    v.add_argument("--work", type=Path, default=None,
+                   help="folder for finished frames; a rerun skips them (default for optimization: "
+                        "OUTPUT-frames/ beside the output, removed once the video is written)")
     v.add_argument("--steps", type=int, default=30, help="optimization: steps per frame (3x for the first)")
     v.add_argument("--size", type=int, default=256, help="longest side of the frames")
     v.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
@@ -311,10 +328,10 @@ def _train(args) -> int:
         print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
               + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
     card = train_model(args.kind, args.content, args.style, args.output, weights=args.weights, config=config,
-                       run_dir=args.run_dir, resume=args.resume, progress=not args.quiet, device=device,
-                       width=chosen["width"], sha256=args.sha256, norm=args.norm,
-                       content_weight=args.content_weight,
-                       style_weight=args.style_weight, tv_weight=args.tv_weight)
+                       run_dir=args.run_dir, resume=args.resume, finetune=args.finetune,
+                       progress=not args.quiet, device=device, width=chosen["width"], sha256=args.sha256,
+                       norm=args.norm, content_weight=args.content_weight, style_weight=args.style_weight,
+                       tv_weight=args.tv_weight, temporal_weight=args.temporal_weight)
     if dist.is_initialized():
         rank = dist.get_rank()
         dist.destroy_process_group()
@@ -350,34 +367,48 @@ def _video(args) -> int:
     from .video import apply_video, read_video, stylize_video, warping_error
     from .video.flow import clip_flows
     from .video.io import check_video_path
+    from .video.methods import FrameStore
 
     if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
         raise ImageError(f"{args.output}: is the input of this run; write the result under another name")
     check_video_path(args.output)
     if args.output.suffix:
         _check_writable(args.output, ImageError)
-    if args.model is None and args.style is None:
+    if args.model is None and not args.style:
         raise ImageError("give a STYLE image (optimization) or --model (a trained network)")
     if args.steps < 1 or args.size < 16 or args.every < 1:
         raise ImageError("--steps and --every must be >= 1 and --size >= 16")
+    style = args.style[0] if len(args.style) == 1 else (args.style or None)
     frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
+    work = args.work
     if args.model is not None:
-        result = apply_video(args.model, frames, args.style, fps=fps, device=args.device,
-                             stabilize=0.5 if args.stabilize is None else args.stabilize,
-                             progress=not args.quiet)
+        result = apply_video(args.model, frames, style, fps=fps, device=args.device, morph=args.morph,
+                             stabilize=0.5 if args.stabilize is None else args.stabilize, work=work,
+                             flow_method=args.flow, progress=not args.quiet)
     else:
-        result = stylize_video(frames, args.style, steps=args.steps, temporal_weight=args.temporal_weight,
-                               stabilize=args.stabilize or 0.0, fps=fps, device=args.device,
+        if args.morph:
+            raise ImageError("--morph is for --model cin or adain networks")
+        work = work or args.output.with_name(f"{args.output.name}-frames")
+        result = stylize_video(frames, style, steps=args.steps, temporal_weight=args.temporal_weight,
+                               long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
+                               fps=fps, work=work, flow_method=args.flow, device=args.device,
                                progress=not args.quiet)
     result.save(args.output)
     done, flicker = frames[: len(result.frames)], ""
-    if len(done) > 1:  # the flow of the input clip, estimated once for both errors
-        flows, masks = clip_flows(done)
+    if len(done) > 1:  # the input's flow, estimated once for both errors (or by the method already)
+        flows, masks = (result.flows, result.masks) if result.flows is not None else clip_flows(done)
         flicker = (f", warping error {warping_error(result.frames, flows=flows, masks=masks):.4f} "
                    f"(the input's own {warping_error(done, flows=flows, masks=masks):.4f})")
     print(f"{args.output}: {len(result.frames)} frames {done.shape[-1]}x{done.shape[-2]} in "
           f"{result.seconds:.0f} s{flicker} ({result.status})")
-    return 0 if result.status == "done" else 130
+    if result.status != "done":
+        if work is not None:
+            print(f"nstlab: the finished frames are kept in {work}: run the same command again to go on",
+                  file=sys.stderr)
+        return 130
+    if work is not None and args.work is None:  # our own folder, the video is written: tidy up
+        FrameStore.clear(work)
+    return 0
 
 
 def _samples(args) -> int:

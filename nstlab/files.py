@@ -4,7 +4,8 @@
 raises `error` (an NstlabError subclass) saying what, where and what to do when it does not, or
 when it cannot be read -- never a bare OSError: the bundled VGG-16 and samples, downloads, models.
 A prefix of the digest is enough (torchvision names its files by the first 8 hex digits);
-`sha256_of(path)` is the digest itself, read in chunks (VGG-19 is 550 MB).
+`sha256_of(path)` is the digest itself, read in chunks (VGG-19 is 550 MB). `hub_file(url, ...)`
+downloads torchvision's weights (VGG, RAFT) into torch hub's cache, checked in the same way.
 
 `atomic(path)` gives a temporary name beside `path` to write to and renames it over `path` only
 when the writing succeeded: a crash or a concurrent reader never sees half a result, image,
@@ -17,6 +18,7 @@ import contextlib
 import hashlib
 import os
 import re
+import urllib.error
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,3 +57,22 @@ def atomic(path) -> Iterator[Path]:
         os.replace(tmp, path)  # atomic on POSIX and Windows within one folder
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def hub_file(url: str, what: str, error: type[Exception], offline: str) -> Path:
+    """torchvision's weights file at `url` in torch hub's cache, downloaded if absent and checked
+    against the sha256 prefix in its name (vgg19-dcbb9e9d.pth) before anyone loads it. A failed
+    download raises `error` with `offline`: what to do without a network."""
+    import torch  # only here: the rest of this module is plain Python
+
+    path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
+    if not path.is_file():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=True)  # temp + rename
+        except (urllib.error.URLError, OSError) as err:
+            raise error(f"could not download {what} from {url} ({err}).\n{offline}") from err
+        except RuntimeError as err:  # torch.hub's "invalid hash value": a broken download
+            raise error(f"the download of {url} is damaged ({err}); try again") from err
+    return checked(path, prefix, error, what, "delete the file to download it again")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import threading
-import urllib.error
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,7 +36,7 @@ import torch.nn.functional as F
 
 from .compact import dequantize
 from .errors import InputError, WeightsError
-from .files import checked
+from .files import checked, hub_file
 
 WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block
@@ -271,24 +270,11 @@ def _torchvision_file(arch: str) -> Path:
     if arch not in BLOCKS:
         raise InputError(f"unknown architecture {arch!r}; choose one of {', '.join(BLOCKS)}")
     url = {"vgg16": VGG16_Weights, "vgg19": VGG19_Weights}[arch].IMAGENET1K_V1.url
-    path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
-    prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
-    if not path.is_file():
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=True)  # temp + rename
-        except (urllib.error.URLError, OSError) as err:
-            raise WeightsError(
-                f"could not download torchvision's {arch} ImageNet weights from {url} ({err}).\n"
-                "Offline, point nstlab at a weights file instead, one of:\n"
-                f"  - set the environment variable {WEIGHTS_ENV}=/path/to/vgg-features.pth\n"
-                "  - pass weights=PATH (Python) or --weights PATH (command line)\n"
-                "The file is a state dict of torchvision.models.vgg16().features or vgg19().features "
-                "(or of the whole model); saving torchvision's own weights on a machine that is "
-                "online makes one: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1')"
-                ".features.state_dict(), 'vgg19-features.pth')"
-            ) from err
-        except RuntimeError as err:  # torch.hub's "invalid hash value": a broken download
-            raise WeightsError(f"the download of {url} is damaged ({err}); try again") from err
-    return checked(path, prefix, WeightsError, f"torchvision's {arch} weights",
-                   "delete the file to download it again")
+    return hub_file(url, f"torchvision's {arch} ImageNet weights", WeightsError,
+                    "Offline, point nstlab at a weights file instead, one of:\n"
+                    f"  - set the environment variable {WEIGHTS_ENV}=/path/to/vgg-features.pth\n"
+                    "  - pass weights=PATH (Python) or --weights PATH (command line)\n"
+                    "The file is a state dict of torchvision.models.vgg16().features or vgg19().features "
+                    "(or of the whole model); saving torchvision's own weights on a machine that is "
+                    "online makes one: torch.save(torchvision.models.vgg19(weights='IMAGENET1K_V1')"
+                    ".features.state_dict(), 'vgg19-features.pth')")

@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nstlab"
 FOUNDATION = {"errors", "device", "files", "compact", "images", "samples", "vgg", "losses", "mixing",
-              "targets", "color", "result", "viz"}
+              "targets", "color", "result", "viz", "warping"}
 ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},

@@ -4,21 +4,19 @@ small clips."""
 
 import pytest
 import torch
+from torchvision.transforms.functional import gaussian_blur
 
 from nstlab.errors import ImageError, InputError
-from nstlab.feedforward.johnson import TransformerNet
 from nstlab.images import save_image
-from nstlab.losses import Settings
 from nstlab.samples import stripes
 from nstlab.video import (
-    apply_video,
     estimate_flow,
     flows_between,
     read_video,
     reliable,
+    restore_detail,
     stabilize,
     style_and_content,
-    stylize_video,
     synthetic_clip,
     warp,
     warping_error,
@@ -147,60 +145,6 @@ def test_bad_video_files_say_what_is_wrong(tmp_path):
         write_video(torch.rand(2, 3, 8, 8), tmp_path / "out.xyz")
 
 
-# -- methods ---------------------------------------------------------------------------------
-
-
-def test_apply_video_with_the_stabilizer_flickers_less(clips):
-    frames = clips["zoom"].frames
-    torch.manual_seed(0)
-    net = TransformerNet(width=4, blocks=1)
-    plain = apply_video(net, frames, progress=False)
-    steady = apply_video(net, frames, stabilize=0.8, progress=False)
-    assert plain.frames.shape == frames.shape and plain.status == "done"
-    assert warping_error(steady.frames, frames) < warping_error(plain.frames, frames) / 2
-
-
-def test_an_interrupt_keeps_the_finished_frames(clips):
-    frames = clips["pan"].frames
-    calls = []
-
-    class Stopping(TransformerNet):
-        def forward(self, x, weights=None):
-            calls.append(1)
-            if len(calls) == 3:
-                raise KeyboardInterrupt
-            return super().forward(x, weights)
-
-    result = apply_video(Stopping(width=4, blocks=0), frames, progress=False)
-    assert result.status == "interrupted" and len(result.frames) == 2
-
-
-def test_ruders_temporal_loss_makes_the_frames_consistent(random_vgg):
-    clip = synthetic_clip("tubingen", frames=3, size=(48, 64), kind="pan", speed=2.0)
-    common = dict(extractor=random_vgg, steps=8, device="cpu", progress=False)
-    settings = Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
-    free = stylize_video(clip.frames, stripes(64, 6), temporal_weight=0, settings=settings, **common)
-    tied = stylize_video(clip.frames, stripes(64, 6), temporal_weight=200, settings=settings, **common)
-    assert tied.frames.shape == clip.frames.shape and len(tied.history) == 3
-    assert "temporal" in tied.history[1] and "temporal" not in free.history[1]
-    error = {n: warping_error(r.frames, flows=clip.flows, masks=clip.masks) for n, r in (("free", free),
-                                                                                      ("tied", tied))}
-    assert error["tied"] < error["free"], error
-
-
-def test_the_video_command_writes_the_clip_and_measures_its_flicker(clips, tmp_path, capsys):
-    from nstlab.cli import main
-    from nstlab.feedforward.pretrained import save_model
-
-    source = write_video(clips["pan"].frames, tmp_path / "in.gif", fps=10)
-    model = save_model(TransformerNet(width=4, blocks=1), tmp_path / "m.pth", styles=["s"])
-    out = tmp_path / "out.webp"
-    assert main(["video", str(source), "--model", str(model), "-o", str(out), "--size", "64", "-q"]) == 0
-    printed = capsys.readouterr().out
-    assert "4 frames 64x48" in printed and "warping error" in printed and "the input's own" in printed
-    assert read_video(out)[0].shape == (4, 3, 48, 64)
-
-
 def test_style_and_content_tell_the_painting_from_the_photo(clips, real_vgg):
     frames = clips["pan"].frames[:2]
     painting = stripes(128, 8)
@@ -208,3 +152,67 @@ def test_style_and_content_tell_the_painting_from_the_photo(clips, real_vgg):
     painted = style_and_content(painting[..., :96, :].expand(2, -1, -1, -1), frames, painting, real_vgg)
     assert itself["content"] < 1e-6 and painted["style"] < 0.1 * itself["style"]
     assert painted["content"] > 0.5
+
+
+def test_a_sliding_sprite_occludes_exactly_and_the_check_finds_it():
+    clip = synthetic_clip("tubingen", frames=4, size=(96, 128), kind="sprite")
+    assert warping_error(clip.frames, flows=clip.flows, masks=clip.masks) < 1e-10  # flows exact
+    hidden = clip.masks == 0
+    assert hidden[:, 32:64].float().mean() > 0.05  # a strip behind the square, uncovered each frame
+    backward, forward = flows_between(clip.frames)
+    found = torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
+    assert (found[hidden] == 0).float().mean() > 0.75  # recall of the occluded pixels
+    assert found[~hidden].mean() > 0.75  # without calling everything unreliable
+
+
+def test_restore_detail_gives_back_the_references_fine_texture():
+    torch.manual_seed(0)
+    reference = (0.5 + 0.2 * torch.randn(3, 40, 40)).clamp(0, 1)
+    faded = 0.5 + 0.3 * (reference - 0.5)  # the same texture at 30% contrast
+    restored = restore_detail(faded, reference)
+
+    def detail(x):
+        return (x - gaussian_blur(x[None], [13, 13], [2.0, 2.0])[0]).pow(2).mean((1, 2)).sqrt()
+
+    assert torch.allclose(detail(restored), detail(reference), rtol=0.03)  # blur(blur) is not blur
+    assert detail(faded).max() < 0.4 * detail(reference).min()
+
+
+def test_the_stabilizer_keeps_the_detail_that_plain_blending_loses(clips):
+    clip = clips["pan"]
+    torch.manual_seed(0)
+    strokes = (clip.frames + 0.1 * torch.randn_like(clip.frames)).clamp(0, 1)  # texture that flickers
+    exact = {"flows": clip.flows, "masks": clip.masks}
+    before = warping_error(strokes, **exact)
+    kept = stabilize(strokes, strength=0.5, **exact)
+    blended = stabilize(strokes, strength=0.5, keep_detail=False, **exact)
+    assert warping_error(kept, **exact) < before / 3
+
+    def energy(x):
+        return (x - gaussian_blur(x, [13, 13], [2.0, 2.0])).pow(2).mean()
+
+    assert energy(kept[1:]) > 0.9 * energy(strokes[1:]) > energy(blended[1:]) / 0.8
+
+
+def test_raft_is_an_option_with_one_clear_error_offline(monkeypatch, tmp_path):
+    import urllib.error
+
+    from torchvision.models.optical_flow import raft_small
+
+    import nstlab.video.flow as flow
+
+    monkeypatch.setattr(flow, "_RAFT", {})
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    frame = torch.rand(3, 50, 70)
+    with pytest.raises(InputError, match="use the DIS flow"):
+        estimate_flow(frame, frame, method="raft")
+    torch.manual_seed(0)
+    monkeypatch.setitem(flow._RAFT, "net", raft_small(weights=None).eval())  # as if downloaded
+    assert estimate_flow(frame, frame, method="raft").shape == (2, 50, 70)  # padded to 128, cropped
+    with pytest.raises(InputError, match="dis, raft"):
+        estimate_flow(frame, frame, method="farneback")

@@ -12,10 +12,13 @@ optimizer gets) and `objective.describe()` (what the model card records):
     AdaINObjective        Huang & Belongie (ICCV 2017): the decoder's content loss at relu4_1 and
                           the style loss on feature means and deviations, random style crops
 
-A temporal objective for video slots in as one more.
+Both take `temporal_weight`: with it > 0 they add `stability_loss`, Wang et al. (2020)'s compound
+regularization, which trains a network to be stable on video from still photos alone.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import torch
 import torch.nn as nn
@@ -27,6 +30,7 @@ from ..losses import Settings, group_parts, perceptual_loss
 from ..samples import resolve_image
 from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
+from ..warping import inside, random_flow, warp
 from .adain import AdaIN, adain_losses
 from .cin import style_parameters
 from .data import RandomCrops
@@ -42,6 +46,31 @@ FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
 ADAIN_STYLE_WEIGHT = 2.0
 
 
+def stability_loss(run, photos: torch.Tensor, outputs: torch.Tensor, *, shift: float = 2.0,
+                   bend: float = 1.0, noise: float = 0.02) -> torch.Tensor:
+    """Compound regularization (Wang, Xu, Zhang & Bai, "Consistent Video Style Transfer via
+    Compound Regularization", AAAI 2020): move the photos (B, 3, H, W) as a camera would between
+    two frames (`random_flow`: a sub-pixel shift and a smooth bend) and add a little noise, as a
+    video's next frame differs; the network `run` should give the same motion of its `outputs`:
+
+        L = sum_c mean_p M(p) (run(warp(x, f) + n) - warp(run(x), f))^2    (M: p + f(p) in the frame)
+
+    in the units of the warping error (video.metrics). A network whose output jumps when its
+    input moves by a pixel (stride-2 convolutions alias) flickers on video; this penalizes it."""
+    b, _, h, w = photos.shape
+    flow = random_flow(b, h, w, shift=shift, bend=bend, device=photos.device)  # (B, 2, H, W)
+    moved = (warp(photos, flow) + noise * torch.randn_like(photos)).clamp(0, 1)
+    m = inside(flow)[:, None]  # (B, 1, H, W)
+    gap = (run(moved) - warp(outputs, flow)).pow(2) * m
+    return gap.sum() / m.sum().clamp_min(1)
+
+
+def _check_weight(name: str, value) -> float:
+    if not (isinstance(value, (int, float)) and value >= 0):
+        raise InputError(f"{name} must be a number >= 0, got {value!r}")
+    return float(value)
+
+
 class PerceptualObjective(nn.Module):
     """The perceptual loss of a TransformerNet's outputs for a batch of photos (Johnson et al.).
 
@@ -52,8 +81,9 @@ class PerceptualObjective(nn.Module):
 
     def __init__(self, model: TransformerNet, styles, extractor: VGGFeatures,
                  settings: Settings = FEEDFORWARD_SETTINGS, *, style_size: int = 256,
-                 fit_style: int | None = None):
+                 fit_style: int | None = None, temporal_weight: float = 0.0):
         super().__init__()
+        self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
         if not isinstance(model, TransformerNet):
             raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
         self.model, self.settings = model, settings
@@ -82,7 +112,8 @@ class PerceptualObjective(nn.Module):
         return {"objective": "perceptual (Johnson et al. 2016)",
                 "content_layers": dict(s.content_layers), "style_layers": dict(s.style_layers),
                 "content_weight": s.content_weight, "style_weight": s.style_weight,
-                "tv_weight": s.tv_weight, "style_size": self.style_size, "fit_style": self.fit_style}
+                "tv_weight": s.tv_weight, "style_size": self.style_size, "fit_style": self.fit_style,
+                "temporal_weight": self.temporal_weight}
 
     def forward(self, x):
         b, model, settings = x.shape[0], self.model, self.settings
@@ -91,30 +122,36 @@ class PerceptualObjective(nn.Module):
         if model.norm == "conditional":
             index = (torch.full((b,), self.fit_style) if self.fit_style is not None
                      else torch.randint(model.styles, (b,))).to(x.device)
-            output = model(x, F.one_hot(index, model.styles).float())
+            onehot = F.one_hot(index, model.styles).float()
+            run = partial(model, style=onehot)
             grams = {n: g[index] for n, g in grams.items()}  # (B, C, C): each image its style
         else:
-            output = model(x)
+            run = model
+        output = run(x)
         extractor = self.__dict__["extractor"] = on(self.extractor, x.device)  # a copy if elsewhere
         targets = content_targets(extractor, x, content_layers)  # the photos' own activations
         features = extractor(output, [*content_layers, *self.layers])
         loss, parts = perceptual_loss(features, output, settings, targets, grams)
-        return loss, group_parts(parts), output
+        parts = group_parts(parts)
+        if self.temporal_weight:
+            parts["temporal"] = stability_loss(run, x, output)
+            loss = loss + self.temporal_weight * parts["temporal"]
+            parts["temporal"] = parts["temporal"].detach()
+        return loss, parts, output
 
 
 class AdaINObjective(nn.Module):
     """AdaIN's decoder loss for a batch of photos; style crops are drawn at random from folders."""
 
     def __init__(self, model: AdaIN, styles, *, crop: int = 256, content_weight: float = 1.0,
-                 style_weight: float = ADAIN_STYLE_WEIGHT):
+                 style_weight: float = ADAIN_STYLE_WEIGHT, temporal_weight: float = 0.0):
         super().__init__()
         if not isinstance(model, AdaIN):
             raise InputError(f"an AdaIN objective trains an AdaIN model, got {type(model).__name__}")
-        for name, value in (("content_weight", content_weight), ("style_weight", style_weight)):
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise InputError(f"{name} must be a number >= 0, got {value!r}")
+        self.content_weight = _check_weight("content_weight", content_weight)
+        self.style_weight = _check_weight("style_weight", style_weight)
+        self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
         self.model, self.crop = model, crop
-        self.content_weight, self.style_weight = float(content_weight), float(style_weight)
         self.styles = RandomCrops(styles, crop)
 
     def trainable(self) -> list[nn.Parameter]:
@@ -123,11 +160,17 @@ class AdaINObjective(nn.Module):
     def describe(self) -> dict:
         return {"objective": "AdaIN decoder (Huang & Belongie 2017), relative losses",
                 "content_weight": self.content_weight, "style_weight": self.style_weight,
-                "style_crop": self.crop, "style_images": len(self.styles)}
+                "style_crop": self.crop, "style_images": len(self.styles),
+                "temporal_weight": self.temporal_weight}
 
     def forward(self, x):
         index = torch.randint(len(self.styles), (x.shape[0],)).tolist()
         s = torch.stack([self.styles[i] for i in index]).to(x.device)
         content, style, output = adain_losses(self.model, x, s)
         loss = self.content_weight * content + self.style_weight * style
-        return loss, {"content": content.detach(), "style": style.detach()}, output
+        parts = {"content": content.detach(), "style": style.detach()}
+        if self.temporal_weight:
+            temporal = stability_loss(partial(self.model, style=s), x, output)
+            loss = loss + self.temporal_weight * temporal
+            parts["temporal"] = temporal.detach()
+        return loss, parts, output

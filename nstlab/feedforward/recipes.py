@@ -28,7 +28,7 @@ from ..vgg import BUNDLED_SHA256, BUNDLED_VGG, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
 from .objectives import ADAIN_STYLE_WEIGHT, FEEDFORWARD_SETTINGS, AdaINObjective, PerceptualObjective
-from .pretrained import save_model
+from .pretrained import load_model, save_model
 from .train import TrainConfig, train
 
 KINDS = ("johnson", "cin", "adain")
@@ -48,38 +48,58 @@ def recipe_for(kind: str, device) -> dict:
 
 def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
                   crop: int = 256, content_weight: float | None = None, style_weight: float | None = None,
-                  tv_weight: float | None = None) -> torch.nn.Module:
-    """A fresh network of `kind` inside its training objective (objective.model is the network)."""
+                  tv_weight: float | None = None, temporal_weight: float = 0.0,
+                  start: torch.nn.Module | None = None) -> torch.nn.Module:
+    """A network of `kind` inside its training objective (objective.model is the network): a
+    fresh one, or `start` (a loaded model of that kind, to fine-tune; width and norm are its own)."""
     given = {k: v for k, v in (("content_weight", content_weight), ("style_weight", style_weight),
                                ("tv_weight", tv_weight)) if v is not None}
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if start is not None:
+        _check_start(kind, start, len(styles))
     if kind == "adain":
         if "tv_weight" in given:
             raise InputError("adain's objective has no TV term: drop --tv-weight")
-        decoder = Decoder(width=1.0 if width is None else width)
-        model = AdaIN(copy.deepcopy(extractor), decoder)  # the network owns its encoder
-        return AdaINObjective(model, styles, crop=crop, **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
-    if kind not in KINDS:
-        raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+        model = start or AdaIN(copy.deepcopy(extractor), Decoder(width=1.0 if width is None else width))
+        return AdaINObjective(model, styles, crop=crop, temporal_weight=temporal_weight,  # owns its encoder
+                              **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
     if kind == "johnson" and len(styles) != 1:
         raise InputError("johnson learns one style: give one --style (use cin for several)")
     if width is not None and not float(width).is_integer():
         raise InputError(f"a {kind} network's width is a whole number of channels, got {width}")
     width = 32 if width is None else int(width)
-    model = TransformerNet(norm="conditional" if kind == "cin" else norm, width=width,
-                           styles=len(styles) if kind == "cin" else 1)
-    return PerceptualObjective(model, styles, extractor, FEEDFORWARD_SETTINGS.replace(**given))
+    model = start or TransformerNet(norm="conditional" if kind == "cin" else norm, width=width,
+                                    styles=len(styles) if kind == "cin" else 1)
+    return PerceptualObjective(model, styles, extractor, FEEDFORWARD_SETTINGS.replace(**given),
+                               temporal_weight=temporal_weight)
+
+
+def _check_start(kind: str, model: torch.nn.Module, styles: int) -> None:
+    """One clear error if the model to fine-tune is not a network of `kind` for `styles` styles."""
+    name = getattr(model, "name", type(model).__name__)
+    if kind == "adain":
+        if not isinstance(model, AdaIN):
+            raise InputError(f"{name} is not an AdaIN network: fine-tune it as johnson or cin")
+        return
+    if not isinstance(model, TransformerNet) or (model.norm == "conditional") != (kind == "cin"):
+        raise InputError(f"{name} is not a {kind} network")
+    if kind == "cin" and model.styles != styles:
+        raise InputError(f"{name} has {model.styles} styles; give its {model.styles} style images, "
+                         f"in its order ({', '.join(getattr(model, 'style_names', []))})")
 
 
 def train_model(kind: str, photos, styles, output, *, weights=None, config: TrainConfig | None = None,
-                run_dir=None, resume=None, progress: bool = True, device=None, width=None,
+                run_dir=None, resume=None, finetune=None, progress: bool = True, device=None, width=None,
                 sha256: str | None = None, **network) -> dict:
     """Build, train and save a network of `kind`; returns its card. Under torchrun only rank 0 writes.
 
     photos: folder(s) of training photos; styles: style images (johnson: one, cin: several) or,
     for adain, folder(s) of paintings; config and width: by default the recipe for the device
     (`recipe_for`); run_dir: checkpoints and previews (default: OUTPUT-run/ beside the model, so
-    an interrupted run can --resume); sha256: of the VGG weights file, checked before loading;
-    network: norm, content/style/tv weight.
+    an interrupted run can --resume); finetune: a trained model (name or file) to start from
+    instead of a fresh network; sha256: of the VGG weights file, checked before loading;
+    network: norm, content/style/tv weight, temporal_weight (stable networks for video).
     """
     output = Path(output)
     run_dir = output.with_name(f"{output.stem}-run") if run_dir is None else run_dir
@@ -87,7 +107,8 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
     config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"])
     network["width"] = recipe["width"] if width is None else width
     extractor = load_vgg(weights, sha256=sha256)
-    objective = objective_for(kind, list(styles), extractor, crop=config.crop, **network)
+    start = None if finetune is None else load_model(finetune)
+    objective = objective_for(kind, list(styles), extractor, crop=config.crop, start=start, **network)
     began = time.perf_counter()
     history = train(objective, photos, config, out_dir=run_dir, resume=resume, progress=progress,
                     device=device)
@@ -97,6 +118,8 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
             "objective": objective.describe(),
             "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
             "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(extractor)}"}
+    if start is not None:
+        card["finetuned_from"] = f"{start.name} (sha256 {sha256_of(start.file)[:12]}...)"
     if not dist.is_initialized() or dist.get_rank() == 0:
         try:
             save_model(objective.model, output, styles=names, card=card)

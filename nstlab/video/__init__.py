@@ -3,9 +3,10 @@ warping-error metric and a stabilizer for any per-frame method.
 
     flow        optical flow between frames (OpenCV's DIS), warping with grid_sample, and the
                 forward-backward check for pixels that are occluded or leave the frame
-    clips       synthetic clips with exact flow: pans, zooms and rotations over a still photo
+    clips       synthetic clips with exact flow: pans, zooms, rotations over a still photo, a
+                sliding sprite that occludes
     metrics     warping error (Lai et al. 2018), and the style and content distances to report beside it
-    stabilize   flow-guided blending with the previous output, reset at scene cuts
+    stabilize   flow-guided blending with the previous output that keeps the detail, reset at cuts
     io          read_video / write_video: mp4, webm (PyAV), animated GIF and WebP, frame folders
     methods     apply_video (any trained network, + stabilizer), stylize_video (Ruder et al. 2016)
 
@@ -18,13 +19,14 @@ PyAV (`pip install nstlab[video]`) are needed to estimate flow and for video fil
 from `clips`, GIF/WebP and frame folders need nothing more.
 """
 
+from ..warping import warp
 from .clips import synthetic_clip
-from .flow import estimate_flow, flows_between, reliable, warp
+from .flow import estimate_flow, flows_between, reliable
 from .io import read_video, write_video
-from .methods import VideoResult, apply_video, stylize_video
+from .methods import VideoResult, apply_video, morph_weights, stylize_video
 from .metrics import style_and_content, warping_error
-from .stabilize import stabilize
+from .stabilize import restore_detail, stabilize
 
-__all__ = ["VideoResult", "apply_video", "estimate_flow", "flows_between", "read_video", "reliable",
-           "stabilize", "style_and_content", "stylize_video", "synthetic_clip", "warp", "warping_error",
-           "write_video"]
+__all__ = ["VideoResult", "apply_video", "estimate_flow", "flows_between", "morph_weights", "read_video",
+           "reliable", "restore_detail", "stabilize", "style_and_content", "stylize_video", "synthetic_clip",
+           "warp", "warping_error", "write_video"]

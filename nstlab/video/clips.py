@@ -7,6 +7,10 @@ per frame). Because every s_t is known, so is the backward flow from frame t to 
 q = m + A_{t-1}^{-1} (s_t(p) - c_{t-1}), flow = q - p, exact to float precision; and a pixel is
 reliable exactly when q lies in the frame (nothing else hides anything). These clips are the
 test and benchmark material for the video methods: no download, no flow estimation error.
+
+kind "sprite" adds occlusion: over the panning photo a square cut from a painting slides from
+left to right, faster than the camera. Its pixels flow with it; the photo behind its trailing
+edge was hidden in the previous frame, so those pixels are marked unreliable (mask 0), exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ import torch.nn.functional as F
 from ..errors import InputError
 from ..samples import resolve_image
 
-KINDS = ("pan", "zoom", "rotate")
+KINDS = ("pan", "zoom", "rotate", "sprite")
+SPRITE = "starry_night"  # what the sprite shows
 
 
 @dataclass
@@ -36,7 +41,9 @@ def synthetic_clip(photo="tubingen", frames: int = 8, size: tuple[int, int] = (1
 
     kind "pan": the camera moves `speed` frame pixels per frame to the right and a third of that
     down; "zoom": it zooms in by `speed` percent per frame; "rotate": it turns `speed` degrees per
-    frame. The photo is shown at 1.5x the frame's size, so the camera never leaves it.
+    frame; "sprite": a pan with a square (a third of the frame's height) sliding over it at
+    2 x `speed` pixels per frame more. The photo is shown at 1.5x the frame's size, so the camera
+    never leaves it.
     """
     if kind not in KINDS:
         raise InputError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -51,10 +58,10 @@ def synthetic_clip(photo="tubingen", frames: int = 8, size: tuple[int, int] = (1
     centre = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=torch.float64)
     start = torch.tensor([(ws - 1) / 2, (hs - 1) / 2], dtype=torch.float64)
     velocity = speed
-    if kind == "pan":  # travel at most a quarter of the frame's width over the clip, centred
+    if kind in ("pan", "sprite"):  # travel at most a quarter of the frame's width over the clip, centred
         velocity = min(speed, 0.25 * w / max(frames - 1, 1))
         start -= torch.tensor([velocity, velocity / 3]) * k * (frames - 1) / 2
-    cameras = [_camera(t, kind, velocity, k, start) for t in range(frames)]
+    cameras = [_camera(t, "pan" if kind == "sprite" else kind, velocity, k, start) for t in range(frames)]
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64),
                             indexing="ij")
     p = torch.stack([xs, ys], dim=-1) - centre  # (H, W, 2), relative to the centre
@@ -69,7 +76,34 @@ def synthetic_clip(photo="tubingen", frames: int = 8, size: tuple[int, int] = (1
             flows.append(flow.permute(2, 0, 1).float())
             inside = (q[..., 0] >= 0) & (q[..., 0] <= w - 1) & (q[..., 1] >= 0) & (q[..., 1] <= h - 1)
             masks.append(inside.float())
-    return Clip(torch.stack(seen), torch.stack(flows), torch.stack(masks))
+    clip = Clip(torch.stack(seen), torch.stack(flows), torch.stack(masks))
+    return _with_sprite(clip, velocity + 2 * speed) if kind == "sprite" else clip
+
+
+def _with_sprite(clip: Clip, speed: float) -> Clip:
+    """`clip` with a square sliding `speed` pixels per frame to the right across its middle, drawn
+    over every frame, with the flows and masks that follow: the square's pixels move with it, and
+    the photo it uncovers was hidden (mask 0)."""
+    count, _, h, w = clip.frames.shape
+    side = h // 3
+    sprite = F.interpolate(resolve_image(SPRITE), size=(side, side), mode="bilinear", antialias=True)[0]
+    top = (h - side) // 2
+    travel = min(speed, (w - side) / max(count - 1, 1))  # stay in the frame
+    lefts = [round((w - side - travel * (count - 1)) / 2 + travel * t) for t in range(count)]
+    frames, flows, masks = clip.frames.clone(), clip.flows.clone(), clip.masks.clone()
+    for t, left in enumerate(lefts):
+        frames[t, :, top:top + side, left:left + side] = sprite
+        if t:
+            behind = torch.zeros(h, w, dtype=torch.bool)  # where the square was in frame t - 1
+            behind[top:top + side, lefts[t - 1]:lefts[t - 1] + side] = True
+            ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+            q = torch.stack([xs, ys]) + flows[t - 1]  # (2, H, W) where each pixel was
+            x, y = q[0].round().long().clamp(0, w - 1), q[1].round().long().clamp(0, h - 1)
+            masks[t - 1][behind[y, x]] = 0  # the photo there was under the square
+            flows[t - 1, 0, top:top + side, left:left + side] = lefts[t - 1] - left
+            flows[t - 1, 1, top:top + side, left:left + side] = 0
+            masks[t - 1, top:top + side, left:left + side] = 1
+    return Clip(frames, flows, masks)
 
 
 def _camera(t: int, kind: str, speed: float, k: float,

@@ -3,7 +3,9 @@
 `estimate_flow(a, b)` is the flow from frame `a` to frame `b`: for each pixel p of `a`,
 a(p) ~ b(p + flow(p)). It uses OpenCV's DIS optical flow (Kroeger et al. 2016, "Fast Optical
 Flow using Dense Inverse Search"): no weights, a few milliseconds per 256 px frame on one core.
-`warp(image, flow)` samples `image` at p + flow(p) (bilinear, `grid_sample`), so
+`method="raft"` uses torchvision's RAFT (Teed & Deng 2020, the small model) instead: learned, better
+on large motions and flat areas, slower on a CPU, and its weights are downloaded once (online only).
+`warp(image, flow)` (nstlab.warping) samples `image` at p + flow(p), so
 `warp(b, estimate_flow(a, b))` reconstructs `a`.
 
 `reliable(forward, backward)` is the forward-backward consistency check of Sundaram et al. (2010)
@@ -20,12 +22,22 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import InputError
+from ..files import hub_file
+from ..warping import inside, warp
 
 PRESETS = ("ultrafast", "fast", "medium")
+METHODS = ("dis", "raft")
+_RAFT = {}  # the loaded RAFT network, once per process
 
 
-def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium") -> torch.Tensor:
-    """Flow (2, H, W) in pixels from frame a to frame b, both (3, H, W) or (1, 3, H, W) in [0, 1]."""
+def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
+                  method: str = "dis") -> torch.Tensor:
+    """Flow (2, H, W) in pixels from frame a to frame b, both (3, H, W) or (1, 3, H, W) in [0, 1].
+    method: "dis" (OpenCV, `preset` sets its speed) or "raft" (torchvision, weights downloaded)."""
+    if method not in METHODS:
+        raise InputError(f"the flow method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "raft":
+        return _raft_flow(_frame(a), _frame(b))
     try:
         import cv2
     except ImportError as err:
@@ -41,59 +53,60 @@ def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium") -> t
     return torch.from_numpy(flow).permute(2, 0, 1).contiguous()
 
 
-def flows_between(frames: torch.Tensor, preset: str = "medium") -> tuple[torch.Tensor, torch.Tensor]:
+def flows_between(frames: torch.Tensor, preset: str = "medium",
+                  method: str = "dis") -> tuple[torch.Tensor, torch.Tensor]:
     """(backward, forward) flows of a clip (T, 3, H, W), each (T - 1, 2, H, W): backward[t - 1]
     from frame t to t - 1 (what warps the previous output onto frame t), forward[t - 1] back."""
-    backward = [estimate_flow(frames[t], frames[t - 1], preset) for t in range(1, len(frames))]
-    forward = [estimate_flow(frames[t - 1], frames[t], preset) for t in range(1, len(frames))]
+    backward = [estimate_flow(frames[t], frames[t - 1], preset, method) for t in range(1, len(frames))]
+    forward = [estimate_flow(frames[t - 1], frames[t], preset, method) for t in range(1, len(frames))]
     return torch.stack(backward), torch.stack(forward)
 
 
 def clip_flows(inputs: torch.Tensor | None, flows: torch.Tensor | None = None,
-               masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               masks: torch.Tensor | None = None, method: str = "dis") -> tuple[torch.Tensor, torch.Tensor]:
     """(flows (T - 1, 2, H, W) backward, masks (T - 1, H, W) reliable) of a clip: the exact ones
     given (a synthetic clip; masks default to all reliable), else estimated from `inputs`
-    (T, 3, H, W) with DIS and the forward-backward check."""
+    (T, 3, H, W) with `method` and the forward-backward check."""
     if flows is not None:
         return flows, torch.ones(len(flows), *flows.shape[-2:]) if masks is None else masks
     if inputs is None:
         raise InputError("give the input frames (to estimate the flow) or the flows and masks")
-    backward, forward = flows_between(inputs)
+    backward, forward = flows_between(inputs, method=method)
     return backward, torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
-
-
-def warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """image (B, C, H, W) or (C, H, W) sampled at p + flow(p); flow (2, H, W) or (B, 2, H, W) in
-    pixels. Outside the image the border is repeated (such pixels are unreliable anyway)."""
-    squeeze = image.dim() == 3
-    image = image[None] if squeeze else image
-    flow = flow[None] if flow.dim() == 3 else flow
-    _, _, h, w = image.shape
-    if flow.shape[-2:] != (h, w):
-        raise InputError(f"a flow of size {tuple(flow.shape[-2:])} for an image of size {(h, w)}")
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=flow.dtype, device=flow.device),
-                            torch.arange(w, dtype=flow.dtype, device=flow.device), indexing="ij")
-    x = (xs + flow[:, 0]) * (2 / max(w - 1, 1)) - 1  # pixel centres -> [-1, 1] (align_corners=True)
-    y = (ys + flow[:, 1]) * (2 / max(h - 1, 1)) - 1
-    grid = torch.stack([x, y], dim=-1).to(image.dtype)  # (B, H, W, 2)
-    out = F.grid_sample(image, grid.expand(image.shape[0], -1, -1, -1), mode="bilinear",
-                        padding_mode="border", align_corners=True)
-    return out[0] if squeeze else out
 
 
 def reliable(forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
     """(H, W) float mask, 1 where the flow `forward` (a -> b) is trusted: it stays in the frame and
     the `backward` flow (b -> a) at its end point leads back (see the module docstring)."""
-    _, h, w = forward.shape
     back = warp(backward, forward)  # b's flow, read where a's pixels land
-    total = forward + back
-    gap = total.pow(2).sum(0)
+    gap = (forward + back).pow(2).sum(0)
     allowed = 0.01 * (forward.pow(2).sum(0) + back.pow(2).sum(0)) + 0.5
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=forward.dtype), torch.arange(w, dtype=forward.dtype),
-                            indexing="ij")
-    x, y = xs + forward[0], ys + forward[1]
-    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    return ((gap <= allowed) & inside).float()
+    return (gap <= allowed).float() * inside(forward)
+
+
+@torch.no_grad()
+def _raft_flow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """RAFT's flow (2, H, W) from a to b (3, H, W): padded to a multiple of 8 (RAFT's stride) and
+    to at least 128 px (its correlation pyramid), in [-1, 1] as it was trained, its last refinement."""
+    net = _raft_net()
+    h, w = a.shape[-2:]
+    pad = [0, max(128, w + -w % 8) - w, 0, max(128, h + -h % 8) - h]
+    a, b = (F.pad(x[None].float().cpu(), pad, mode="replicate") * 2 - 1 for x in (a, b))
+    return net(a, b)[-1][0, :, :h, :w]
+
+
+def _raft_net() -> torch.nn.Module:
+    """torchvision's small RAFT with its weights (downloaded once, hash-checked), eval mode."""
+    if "net" not in _RAFT:
+        from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
+
+        path = hub_file(Raft_Small_Weights.DEFAULT.url, "torchvision's RAFT weights", InputError,
+                        "Offline, use the DIS flow (the default: method='dis', --flow dis), which needs "
+                        "no weights.")
+        net = raft_small(weights=None)
+        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        _RAFT["net"] = net.eval()
+    return _RAFT["net"]
 
 
 def _frame(image: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,8 @@ from ..losses import content_loss, gram_matrix, style_loss
 from ..samples import resolve_image
 from ..targets import content_targets, style_targets
 from ..vgg import load_vgg
-from .flow import clip_flows, warp
+from ..warping import warp
+from .flow import clip_flows
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 

@@ -1,31 +1,45 @@
 """A stabilizer for any per-frame method: blend each stylized frame with the previous stabilized
-one, warped along the flow, where that flow is reliable.
+one, warped along the flow, where that flow is reliable; then give the blend back the detail that
+averaging took away.
 
-    S_0 = O_0,   S_t = (1 - s M_t) O_t + s M_t warp(S_{t-1}, F_t)
+    B_t = (1 - s M_t) O_t + s M_t warp(S_{t-1}, F_t)
+    S_0 = O_0,   S_t = low(B_t) + k_t (B_t - low(B_t)),   k_t = rms(O_t - low(O_t)) / rms(B_t - low(B_t))
 
 O_t the method's own output for frame t, F_t the flow from input frame t to t - 1, M_t its
-reliable pixels, s the strength in [0, 1): 0 leaves the frames alone, near 1 keeps what was
-there (flicker gone, but new detail and the style's own texture fade: measure the style loss
-too). Where the fraction of reliable pixels falls below `cut` (a scene cut, a flash), the
-history is dropped: S_t = O_t. This is post-hoc blending in the spirit of Lai et al. (2018)'s
-baseline and Bonneel et al. (2015), without their learned or optimized parts.
+reliable pixels, s the strength in [0, 1): 0 leaves the frames alone, near 1 keeps what was there.
+Averaging two brush-stroke textures that do not line up lowers their contrast: the strokes fade
+and the style loss rises (blending alone at s = 0.5 cut the warping error of a Johnson network 5x
+and raised its style distance by half). So the detail of B_t (B_t minus a Gaussian blur `low`) is
+scaled per colour channel back to the energy of O_t's own detail (`keep_detail`), and the warp is
+bicubic, which blurs less than bilinear when a frame is warped again and again: at s = 0.5 the
+error falls 4x with a fifth more style distance (benchmarks/bench_video.py).
+
+Where the fraction of reliable pixels falls below `cut` (a scene cut, a flash), the history is
+dropped: S_t = O_t. This is post-hoc blending in the spirit of Lai et al. (2018)'s baseline and
+Bonneel et al. (2015), without their learned or optimized parts.
 """
 
 from __future__ import annotations
 
 import torch
+from torchvision.transforms.functional import gaussian_blur
 
 from ..errors import InputError
-from .flow import clip_flows, warp
+from ..warping import warp
+from .flow import clip_flows
+
+DETAIL_SIGMA = 2.0  # pixels: what is finer than this blur counts as detail (brush strokes)
 
 
-def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strength: float = 0.7, *,
+def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strength: float = 0.5, *,
               flows: torch.Tensor | None = None, masks: torch.Tensor | None = None,
-              cut: float = 0.5) -> torch.Tensor:
+              cut: float = 0.5, keep_detail: bool = True) -> torch.Tensor:
     """The stabilized clip (T, 3, H, W) of `outputs` (T, 3, H, W); the flow from `inputs`, or the
     exact `flows` and `masks` of a synthetic clip (see `warping_error`)."""
     if not 0 <= strength < 1:
         raise InputError(f"strength must be in [0, 1), got {strength}")
+    if strength == 0:
+        return outputs.clone()
     flows, masks = clip_flows(inputs, flows, masks)
     out = [outputs[0]]
     for t in range(1, len(outputs)):
@@ -34,5 +48,20 @@ def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strengt
             out.append(outputs[t])
             continue
         weight = strength * m
-        out.append((1 - weight) * outputs[t] + weight * warp(out[-1], flows[t - 1]))
+        blend = (1 - weight) * outputs[t] + weight * warp(out[-1], flows[t - 1], mode="bicubic")
+        out.append((restore_detail(blend, outputs[t]) if keep_detail else blend).clamp(0, 1))
     return torch.stack(out)
+
+
+def restore_detail(image: torch.Tensor, reference: torch.Tensor, sigma: float = DETAIL_SIGMA) -> torch.Tensor:
+    """`image` (3, H, W) with its detail (image - blur) scaled per channel to the root-mean-square
+    of `reference`'s detail; the blurred part stays as it is."""
+    size = 2 * round(3 * sigma) + 1
+    low = gaussian_blur(image[None], [size, size], [sigma, sigma])[0]
+    detail, wanted = image - low, reference - gaussian_blur(reference[None], [size, size], [sigma, sigma])[0]
+    return low + detail * (_rms(wanted) / _rms(detail).clamp_min(1e-6))
+
+
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    """(C, H, W) -> (C, 1, 1) root-mean-square per channel."""
+    return x.pow(2).mean((1, 2), keepdim=True).sqrt()

@@ -1,0 +1,150 @@
+"""The video methods: a network per frame (with the stabilizer, style morphs, resumable runs) and
+Ruder's optimization (temporal loss, long-term frames, loop mode), on tiny clips."""
+
+import pytest
+import torch
+
+from nstlab.errors import InputError
+from nstlab.feedforward import apply
+from nstlab.feedforward.johnson import TransformerNet
+from nstlab.losses import Settings
+from nstlab.samples import stripes
+from nstlab.video import (
+    apply_video,
+    morph_weights,
+    read_video,
+    stylize_video,
+    synthetic_clip,
+    warping_error,
+    write_video,
+)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    return {kind: synthetic_clip("tubingen", frames=4, size=(96, 128), kind=kind, speed=speed)
+            for kind, speed in (("pan", 3.0), ("zoom", 2.0))}
+
+
+def test_apply_video_with_the_stabilizer_flickers_less(clips):
+    frames = clips["zoom"].frames
+    torch.manual_seed(0)
+    net = TransformerNet(width=4, blocks=1)
+    plain = apply_video(net, frames, progress=False)
+    steady = apply_video(net, frames, stabilize=0.8, progress=False)
+    assert plain.frames.shape == frames.shape and plain.status == "done"
+    assert warping_error(steady.frames, frames) < warping_error(plain.frames, frames) / 2
+
+
+def test_an_interrupt_keeps_the_finished_frames(clips):
+    frames = clips["pan"].frames
+    calls = []
+
+    class Stopping(TransformerNet):
+        def forward(self, x, weights=None):
+            calls.append(1)
+            if len(calls) == 3:
+                raise KeyboardInterrupt
+            return super().forward(x, weights)
+
+    result = apply_video(Stopping(width=4, blocks=0), frames, progress=False)
+    assert result.status == "interrupted" and len(result.frames) == 2
+
+
+def test_ruders_temporal_loss_makes_the_frames_consistent(random_vgg):
+    clip = synthetic_clip("tubingen", frames=3, size=(48, 64), kind="pan", speed=2.0)
+    common = dict(extractor=random_vgg, steps=8, device="cpu", progress=False)
+    settings = Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"])
+    free = stylize_video(clip.frames, stripes(64, 6), temporal_weight=0, settings=settings, **common)
+    tied = stylize_video(clip.frames, stripes(64, 6), temporal_weight=200, settings=settings, **common)
+    assert tied.frames.shape == clip.frames.shape and len(tied.history) == 3
+    assert "temporal" in tied.history[1] and "temporal" not in free.history[1]
+    error = {n: warping_error(r.frames, flows=clip.flows, masks=clip.masks) for n, r in (("free", free),
+                                                                                      ("tied", tied))}
+    assert error["tied"] < error["free"], error
+
+
+def test_the_video_command_writes_the_clip_and_measures_its_flicker(clips, tmp_path, capsys):
+    from nstlab.cli import main
+    from nstlab.feedforward.pretrained import save_model
+
+    source = write_video(clips["pan"].frames, tmp_path / "in.gif", fps=10)
+    model = save_model(TransformerNet(width=4, blocks=1), tmp_path / "m.pth", styles=["s"])
+    out = tmp_path / "out.webp"
+    assert main(["video", str(source), "--model", str(model), "-o", str(out), "--size", "64", "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 frames 64x48" in printed and "warping error" in printed and "the input's own" in printed
+    assert read_video(out)[0].shape == (4, 3, 48, 64)
+
+
+
+
+def test_morph_weights_cross_fade_from_each_style_to_the_next():
+    assert [morph_weights(3, t, 5) for t in range(5)] == [
+        [1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]
+    assert morph_weights(2, 0, 1) == [1.0, 0.0]  # one frame: the first style
+
+
+def test_a_morph_starts_in_the_first_style_and_ends_in_the_last(clips):
+    frames = clips["pan"].frames
+    torch.manual_seed(0)
+    net = TransformerNet(norm="conditional", width=4, blocks=1, styles=3)
+    morph = apply_video(net, frames, style=[0, 2], morph=True, progress=False).frames
+    first, last = (apply(net, frames[t][None], style=k).image[0] for t, k in ((0, 0), (-1, 2)))
+    assert torch.allclose(morph[0], first, atol=1e-5) and torch.allclose(morph[-1], last, atol=1e-5)
+    halfway = apply(net, frames[1][None], style=[0, 2], mix=[2 / 3, 1 / 3]).image[0]
+    assert torch.allclose(morph[1], halfway, atol=1e-5)
+    with pytest.raises(InputError, match="two or more styles"):
+        apply_video(net, frames, style=0, morph=True, progress=False)
+
+
+def test_a_run_with_a_work_folder_does_not_redo_finished_frames(clips, tmp_path):
+    frames = clips["pan"].frames
+    calls = []
+
+    class Counting(TransformerNet):
+        def forward(self, x, weights=None):
+            calls.append(1)
+            if stop_at and len(calls) == stop_at:
+                raise KeyboardInterrupt
+            return super().forward(x, weights)
+
+    torch.manual_seed(0)
+    net, stop_at = Counting(width=4, blocks=1), 3
+    work = tmp_path / "work"
+    first = apply_video(net, frames, work=work, progress=False)
+    assert first.status == "interrupted" and len(first.frames) == 2
+    assert sorted(p.name for p in work.iterdir()) == ["frame-000000.png", "frame-000001.png", "run.json"]
+    calls.clear()
+    stop_at = None
+    again = apply_video(net, frames, work=work, progress=False)
+    assert again.status == "done" and len(calls) == 2  # only the two frames not finished before
+    whole = apply_video(net, frames, progress=False).frames
+    assert (again.frames - whole).abs().max() <= 1 / 255 + 1e-6  # the finished ones, read back from PNG
+    with pytest.raises(InputError, match="another run"):
+        apply_video(net, frames.flip(0), work=work, progress=False)  # other frames: refused, not mixed
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(InputError, match="holds other files"):
+        apply_video(net, frames, work=tmp_path / "mine", progress=False)
+
+
+def test_long_term_frames_and_loop_mode(random_vgg):
+    clip = synthetic_clip("tubingen", frames=4, size=(48, 64), kind="pan", speed=2.0)
+    common = dict(extractor=random_vgg, steps=6, device="cpu", progress=False,
+                  settings=Settings(content_layers=["relu2_2"], style_layers=["relu1_1", "relu2_1"]))
+    style = stripes(64, 6)
+    plain = stylize_video(clip.frames, style, **common)
+    longer = stylize_video(clip.frames, style, long_term=(1, 2), **common)
+    looped = stylize_video(clip.frames, style, loop=True, **common)
+    assert len(looped.history) == 8 and looped.frames.shape == clip.frames.shape  # two passes
+    assert not torch.equal(longer.frames[2], plain.frames[2])  # frame 2 also looked at frame 0
+    assert torch.equal(longer.frames[:2], plain.frames[:2])  # frames 0 and 1 have nothing further back
+
+    def seam(frames):  # how well the first frame follows the last (the loop's seam)
+        return warping_error(torch.stack([frames[-1], frames[0]]), torch.stack([clip.frames[-1],
+                                                                                 clip.frames[0]]))
+
+    assert seam(looped.frames) < seam(plain.frames)
+    with pytest.raises(InputError, match="start with 1"):
+        stylize_video(clip.frames, style, long_term=(2,), **common)
