@@ -47,10 +47,10 @@ def show_images(images, titles=None, *, ncols=None, size=3.0, fig=None) -> Figur
         raise InputError(f"{len(images)} images but {len(titles)} titles")
     ncols = min(ncols or len(images), len(images))
     nrows = math.ceil(len(images) / ncols)
-    fig = _figure(fig, (size * ncols, size * nrows + 0.3))
+    fig = prepared_figure(fig, (size * ncols, size * nrows + 0.3))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, image, title in zip(axes, images, titles, strict=False):  # axes may outnumber images
-        ax.imshow(_rgb(image))
+        ax.imshow(rgb_array(image))
         if title is not None:
             ax.set_title(str(title))
     for ax in axes:
@@ -85,7 +85,7 @@ def feature_maps(features, channels=16, *, ncols=8, size=1.5, cmap="viridis", ti
             raise InputError(f"channel indices must lie in 0..{c - 1}, got {channels}")
     ncols = min(ncols, len(channels))
     nrows = math.ceil(len(channels) / ncols)
-    fig = _figure(fig, (size * ncols, size * nrows + (0.5 if title else 0.2)))
+    fig = prepared_figure(fig, (size * ncols, size * nrows + (0.5 if title else 0.2)))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, i in zip(axes, channels, strict=False):  # axes may outnumber channels
         ax.imshow(maps[i].numpy(), cmap=cmap)  # (H, W), autoscaled to this channel
@@ -118,7 +118,7 @@ def gram_heatmaps(grams, *, channels=64, size=4.0, cmap="magma", fig=None) -> Fi
         shown[name] = (g[:channels, :channels].numpy(), g.shape[0])  # ((c, c), C)
     vmax = max(float(np.abs(g).max()) for g, _ in shown.values()) or 1.0
     norm = LogNorm(vmin=vmax * 1e-4, vmax=vmax, clip=True)  # (entries <= 0: the lowest colour)
-    fig = _figure(fig, (size * len(shown) + 1.0, size + 0.4))
+    fig = prepared_figure(fig, (size * len(shown) + 1.0, size + 0.4))
     axes = fig.subplots(1, len(shown), squeeze=False).ravel()
     for ax, (name, (g, total)) in zip(axes, shown.items(), strict=True):
         image = ax.imshow(np.clip(g, vmax * 1e-4, None), cmap=cmap, norm=norm, interpolation="nearest")
@@ -184,12 +184,12 @@ def tradeoff_grid(images, row_labels, col_labels, *, size=2.5, fig=None) -> Figu
     for i, row in enumerate(rows):
         if len(row) != len(col_labels):
             raise InputError(f"row {i} has {len(row)} images, expected {len(col_labels)} (one per column)")
-    fig = _figure(fig, (size * len(col_labels) + 0.6, size * len(rows) + 0.4))
+    fig = prepared_figure(fig, (size * len(col_labels) + 0.6, size * len(rows) + 0.4))
     axes = fig.subplots(len(rows), len(col_labels), squeeze=False)  # (rows, cols)
     for r, row in enumerate(rows):
         for c, image in enumerate(row):
             ax = axes[r, c]
-            ax.imshow(_rgb(image))
+            ax.imshow(rgb_array(image))
             ax.set_xticks([])
             ax.set_yticks([])  # a frame without ticks, not set_axis_off: that would hide the row label
             if r == 0:
@@ -210,7 +210,7 @@ def png_bytes(fig, dpi=None) -> bytes:
     return buffer.getvalue()
 
 
-def _figure(fig, figsize) -> Figure:
+def prepared_figure(fig, figsize) -> Figure:
     """`fig` cleared (its size kept), or a new pyplot figure of `figsize` inches; constrained layout."""
     if fig is None:
         return plt.figure(figsize=figsize, layout="constrained")
@@ -219,7 +219,7 @@ def _figure(fig, figsize) -> Figure:
     return fig
 
 
-def _rgb(image) -> np.ndarray:
+def rgb_array(image) -> np.ndarray:
     """Tensor (1, 3, H, W) / (3, H, W) in [0, 1], PIL image or array -> (H, W, 3) array for imshow."""
     if isinstance(image, torch.Tensor):
         image = to_pil(image)

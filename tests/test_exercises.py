@@ -16,11 +16,16 @@ from nstlab.notebook.exercises import (
     check_image_size,
     check_instance_norm,
     check_luminance,
+    check_occlusion,
     check_optimization_loop,
     check_style_loss,
     check_style_mix,
     check_total_variation,
+    check_warp,
+    check_warping_error,
 )
+from nstlab.video import reliable, warping_error
+from nstlab.warping import warp
 
 
 def not_written(*_):
@@ -48,6 +53,12 @@ CASES = [
     (check_guided_gram, losses.gram_matrix,
      lambda f, m: (lambda x: x @ x.transpose(1, 2))((f * m).flatten(2)) / (f.shape[2] * f.shape[3]),
      "mask's area"),
+    (check_warp, warp, lambda image, flow: warp(image, -flow), "not p - flow(p)"),
+    (check_occlusion, reliable, lambda f, b: ((f + warp(b, f)).pow(2).sum(0) <= 0.01 * (
+        f.pow(2).sum(0) + warp(b, f).pow(2).sum(0)) + 0.5).float(), "out of the frame"),
+    (check_warping_error, lambda o, f, m: warping_error(o, flows=f, masks=m),
+     lambda o, f, m: sum(((o[t] - warp(o[t - 1], f[t - 1])).pow(2).mean(0) * m[t - 1]).sum() / m[t - 1].sum()
+                         for t in range(1, len(o))) / (len(o) - 1), "not the mean"),
 ]
 
 

@@ -2,6 +2,8 @@
 the stabilizer, video files, and the two methods (a network per frame, Ruder's optimization), on
 small clips."""
 
+import io
+
 import pytest
 import torch
 from torchvision.transforms.functional import gaussian_blur
@@ -127,6 +129,16 @@ def test_reading_a_real_clip_in_steps(data_dir):
     assert frames.shape == (5, 3, 72, 128) and fps == pytest.approx(12.5)
 
 
+def test_the_bundled_clip_is_the_excerpt_it_says(data_dir):
+    frames, fps = read_video("bigbuckbunny")  # no PyAV needed: an animated WebP
+    assert frames.shape == (48, 3, 144, 256) and fps == pytest.approx(25)
+    clip = data_dir.parent / "videos" / "bigbuckbunny.mp4"
+    if clip.is_file():  # frames 30-77 of the source, re-encoded: close, not equal
+        source, _ = read_video(clip, size=256, max_frames=78)
+        psnr = -10 * torch.log10((source[30:78] - frames).pow(2).mean())
+        assert psnr > 30
+
+
 def test_bad_video_files_say_what_is_wrong(tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video")
     with pytest.raises(ImageError, match=r"notes\.mp4"):
@@ -216,3 +228,25 @@ def test_raft_is_an_option_with_one_clear_error_offline(monkeypatch, tmp_path):
     assert estimate_flow(frame, frame, method="raft").shape == (2, 50, 70)  # padded to 128, cropped
     with pytest.raises(InputError, match="dis, raft"):
         estimate_flow(frame, frame, method="farneback")
+
+
+def test_pictures_of_flow_flicker_and_the_tradeoff(clips):
+    from PIL import Image
+
+    from nstlab.notebook.player import play
+    from nstlab.video.pictures import flow_image, show_flicker, tradeoff_plot
+
+    clip = clips["pan"]
+    still = flow_image(torch.zeros(2, 8, 8))
+    assert still.shape == (3, 8, 8) and torch.allclose(still, torch.ones_like(still))  # no motion: white
+    moving = flow_image(clip.flows[0])
+    assert moving.std((1, 2)).max() < 1e-6 and moving.mean() < 0.99  # one uniform pan: one colour, not white
+    noisy = (clip.frames + 0.05 * torch.randn_like(clip.frames)).clamp(0, 1)
+    fig = show_flicker({"input": clip.frames, "noisy": noisy}, flows=clip.flows, masks=clip.masks)
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    assert any("noisy" in t and "warping error 0.0" in t for t in titles)
+    fig = tradeoff_plot({"a": [(0.0, 0.01, 0.2), (0.5, 0.002, 0.25)]})
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].lines) == 1
+    shown = play({"a": clip.frames, "b": noisy}, fps=5)
+    gif = Image.open(io.BytesIO(shown.data))
+    assert gif.n_frames == 4 and gif.size == (2 * 128 + 4, 96)

@@ -148,3 +148,24 @@ def test_long_term_frames_and_loop_mode(random_vgg):
     assert seam(looped.frames) < seam(plain.frames)
     with pytest.raises(InputError, match="start with 1"):
         stylize_video(clip.frames, style, long_term=(2,), **common)
+
+
+def test_the_video_command_keeps_its_work_folder_only_while_unfinished(clips, tmp_path, capsys):
+    from nstlab.cli import main
+
+    source = write_video(clips["pan"].frames[:2], tmp_path / "in.gif", fps=10)
+    out = tmp_path / "out.gif"
+    small = ["--size", "32", "--steps", "1", "-q"]
+    (tmp_path / "out.gif-frames").mkdir()
+    (tmp_path / "out.gif-frames" / "notes.txt").write_text("keep me")
+    assert main(["video", str(source), "starry_night", "-o", str(out), *small]) == 2  # not ours: refused
+    assert "holds other files" in capsys.readouterr().err
+    assert (tmp_path / "out.gif-frames" / "notes.txt").read_text() == "keep me"
+    (tmp_path / "out.gif-frames" / "notes.txt").unlink()
+    assert main(["video", str(source), "starry_night", "-o", str(out), *small]) == 0
+    assert read_video(out)[0].shape == (2, 3, 24, 32)
+    assert not (tmp_path / "out.gif-frames").exists()  # the video is written: the frames go
+    assert main(["video", str(source), "starry_night", "-o", str(out), "--morph", *small]) == 2
+    assert "--morph is for --model" in capsys.readouterr().err
+    assert main(["video", str(source), "starry_night", "-o", str(out), "--long-term", "2", *small]) == 2
+    assert "must start with 1" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
     python tools/bundle.py vgg SOURCE.pth        -> nstlab/assets/vgg16-int8.pth
     python tools/bundle.py samples FOLDER        -> nstlab/assets/samples/*.jpg
+    python tools/bundle.py clip SOURCE.mp4       -> nstlab/assets/samples/bigbuckbunny.webp
 
 `vgg`: the ImageNet VGG-16 convolution weights (torchvision's `vgg16().features` layout, the
 Caffe release converted to PyTorch, CC BY 4.0, Simonyan & Zisserman) as int8 with one float32
@@ -11,6 +12,10 @@ sha256), resized to at most 512 px on the longest side and re-encoded as JPEG (q
 Each checks what it reads against its known sha256 and prints the sha256 of what it wrote; put
 new hashes into nstlab/vgg.py (BUNDLED_SHA256) and nstlab/samples.py (BUNDLED_SHA256). The output
 is byte-for-byte the same for the same torch and Pillow versions (.ci/constraints.txt pins torch).
+`clip`: frames 30-77 (the bunny stands up) of the Big Buck Bunny excerpt in ../shared/videos
+(CC BY 3.0, (c) copyright 2008, Blender Foundation / www.bigbuckbunny.org), at 256 px and 25 fps,
+as an animated WebP that Pillow reads without PyAV; put its sha256 into nstlab/video/io.py
+(SAMPLE_CLIP_SHA256).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from nstlab.vgg import BUNDLE_FORMAT, BUNDLED_VGG, load_vgg  # noqa: E402
 
 SAMPLES_DIR = ROOT / "nstlab" / "assets" / "samples"
 VGG16_SOURCE_SHA256 = "e1e96a8d2fb858d2a56ae2ee4082d915f90b640b6e3cd52410c339989fc479da"  # the Caffe VGG-16
+CLIP_SOURCE_SHA256 = "f25b31f155970c46300934bda4a76cd2f581acab45c49762832ffdfddbcf9fdd"  # bigbuckbunny.mp4
 
 
 def sha256(data: bytes) -> str:
@@ -83,14 +89,30 @@ def bundle_samples(folder: Path) -> None:
     print(f"{len(SAMPLES)} samples, {total / 1e3:.0f} kB in all")
 
 
+def bundle_clip(source: Path) -> None:
+    from nstlab.video.io import SAMPLE_CLIP, read_video, write_video
+
+    data = source.read_bytes()
+    if sha256(data) != CLIP_SOURCE_SHA256:
+        sys.exit(f"{source}: sha256 {sha256(data)} is not the Big Buck Bunny clip's {CLIP_SOURCE_SHA256}")
+    frames, fps = read_video(source, size=256, max_frames=78)
+    write_video(frames[30:78], SAMPLE_CLIP, fps)
+    out = SAMPLE_CLIP.read_bytes()
+    print(f"{SAMPLE_CLIP.name}: {len(frames[30:78])} frames {frames.shape[-1]}x{frames.shape[-2]}, "
+          f"{len(out) / 1e3:.0f} kB, sha256 {sha256(out)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="what", required=True)
     commands.add_parser("vgg").add_argument("source", type=Path)
     commands.add_parser("samples").add_argument("folder", type=Path)
+    commands.add_parser("clip").add_argument("source", type=Path)
     args = parser.parse_args()
     if args.what == "vgg":
         bundle_vgg(args.source)
+    elif args.what == "clip":
+        bundle_clip(args.source)
     else:
         bundle_samples(args.folder)
 

@@ -21,6 +21,9 @@ from ..gatys import StyleTransfer
 from ..samples import checkerboard, stripes
 from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
+from ..video.flow import reliable
+from ..video.metrics import warping_error
+from ..warping import warp
 
 
 class Verdict:
@@ -311,6 +314,91 @@ def check_guided_gram(fn: Callable) -> Verdict:
     ])
 
 
+def _smooth_flow(h: int, w: int, scale: float, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    coarse = torch.randn(1, 2, 3, 3, generator=generator) * scale
+    return F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)  # (1, 2, H, W)
+
+
+def check_warp(fn: Callable) -> Verdict:
+    """fn(image (1, C, H, W), flow (1, 2, H, W)) -> image sampled at p + flow(p), bilinear,
+    pixel centres at -1 and 1 (align_corners=True), the border repeated outside."""
+    torch.manual_seed(0)
+    cases = [(torch.rand(1, 3, 6, 8), _smooth_flow(6, 8, 1.5, 0)),
+             (torch.rand(1, 2, 9, 5), _smooth_flow(9, 5, 3, 1))]
+
+    def grid_sample(image, flow, **kw):
+        _, _, h, w = image.shape
+        ys, xs = torch.meshgrid(torch.arange(h).float(), torch.arange(w).float(), indexing="ij")
+        grid = torch.stack([(xs + flow[:, 0]) / (w - 1) * 2 - 1, (ys + flow[:, 1]) / (h - 1) * 2 - 1], -1)
+        return F.grid_sample(image, grid, **{"mode": "bilinear", "padding_mode": "border",
+                                             "align_corners": True, **kw})
+
+    return _compare("warp", fn, warp, cases, [
+        (lambda im, fl: warp(im, -fl), "sample at p + flow(p), not p - flow(p)"),
+        (lambda im, fl: warp(im, fl.flip(1)), "a flow's channel 0 is x (columns), channel 1 is y (rows); "
+                                               "grid_sample's grid is (x, y) too"),
+        (lambda im, fl: grid_sample(im, fl, padding_mode="zeros"),
+         "repeat the border outside the image (padding_mode='border'), not zeros"),
+        (lambda im, fl: grid_sample(im, fl, align_corners=False),
+         "x = -1 and 1 are the centres of the first and last pixel here: align_corners=True"),
+    ])
+
+
+def check_occlusion(fn: Callable) -> Verdict:
+    """fn(forward (2, H, W), backward (2, H, W)) -> (H, W) float mask: 1 where following the flow
+    there and back returns home, |f + b(p + f)|^2 <= 0.01 (|f|^2 + |b(p + f)|^2) + 0.5, and
+    p + f(p) lands inside the frame."""
+    forward = _smooth_flow(10, 12, 3, 2)[0]
+    back = -warp(forward, forward)  # a backward flow that undoes the forward one ...
+    back[:, 3:6, 4:8] += 4  # ... except in a block, where something moved in front
+    cases = [(forward, back), (_smooth_flow(8, 8, 2, 3)[0], _smooth_flow(8, 8, 2, 4)[0])]
+
+    def without_inside(f, b):
+        bb = warp(b, f)
+        return ((f + bb).pow(2).sum(0) <= 0.01 * (f.pow(2).sum(0) + bb.pow(2).sum(0)) + 0.5).float()
+
+    return _compare("occlusion", fn, reliable, cases, [
+        (without_inside, "also mark the pixels whose flow leads out of the frame (0 <= x + f_x <= W - 1, "
+                         "the same for y)"),
+        (lambda f, b: reliable(f, warp(b, f)), "read the backward flow where the pixel lands, b(p + f(p)): "
+                                               "warp it with the forward flow"),
+    ])
+
+
+def check_warping_error(fn: Callable) -> Verdict:
+    """fn(outputs (T, 3, H, W), flows (T - 1, 2, H, W), masks (T - 1, H, W)) -> the warping error:
+    per pair, warp output t - 1 with flows[t - 1], the squared difference to output t summed over
+    colours and averaged over the reliable pixels; then the mean over pairs."""
+    torch.manual_seed(1)
+    outputs = torch.rand(3, 3, 6, 7)
+    flows = torch.cat([_smooth_flow(6, 7, 1, 5), _smooth_flow(6, 7, 1, 6)])
+    masks = (torch.rand(2, 6, 7) > 0.3).float()
+    cases = [(outputs, flows, masks)]
+
+    def reference(o, f, m):
+        return torch.tensor(warping_error(o, flows=f, masks=m))
+
+    def variant(o, f, m, *, channel_mean=False, all_pixels=False, forwards=False):
+        errors = []
+        for t in range(1, len(o)):
+            warped = warp(o[t] if forwards else o[t - 1], f[t - 1])
+            d = (o[t - 1 if forwards else t] - warped).pow(2)
+            d = d.mean(0) if channel_mean else d.sum(0)
+            mask = torch.ones_like(m[t - 1]) if all_pixels else m[t - 1]
+            errors.append((d * mask).sum() / mask.sum())
+        return torch.stack(errors).mean()
+
+    return _compare("warping_error", fn, reference, cases, [
+        (lambda o, f, m: variant(o, f, m, channel_mean=True),
+         "sum the squared difference over the three colours (Lai et al.), not the mean"),
+        (lambda o, f, m: variant(o, f, m, all_pixels=True),
+         "average over the reliable pixels only (the mask)"),
+        (lambda o, f, m: variant(o, f, m, forwards=True),
+         "flows[t - 1] brings frame t - 1 onto frame t: warp output t - 1 and compare with output t"),
+    ])
+
+
 # Questions about figures: {key: (right letter, why)}; the options are in the notebook's text.
 CHOICES = {
     "02-deep": ("c", "relu5_2 keeps where things are (the layout) but not their pixels: deep "
@@ -327,6 +415,9 @@ CHOICES = {
                        "between styles: a few thousand numbers per style; the convolutions are shared"),
     "08-alpha": ("b", "alpha = 0 gives the decoded content features: the photo, as the decoder "
                       "can redraw it, with none of the painting"),
+    "09-shift": ("b", "two stride-2 convolutions see the image on a grid of every 4th pixel: a shift by a "
+                      "multiple of 4 moves that grid along with the image, any other shift lands between "
+                      "its points and the network draws different strokes"),
 }
 
 

@@ -3,6 +3,11 @@ GIF and WebP through Pillow, and folders of frames.
 
     frames, fps = read_video("clip.mp4", size=256, max_frames=48)   # (T, 3, H, W) in [0, 1]
     write_video(frames, "out.mp4", fps)                               # H.264; .webm: VP9
+    frames, fps = read_video("bigbuckbunny")                         # the clip nstlab carries
+
+The clip nstlab carries, "bigbuckbunny", is 48 frames (about 2 s) of *Big Buck Bunny*, (c) copyright
+2008, Blender Foundation / www.bigbuckbunny.org, CC BY 3.0: 256x144, 25 fps, an animated WebP
+made by `tools/bundle.py clip` (so Pillow reads it without PyAV).
 
 Every failure is an ImageError naming the file: not a video, no frames, frames of different
 sizes in a folder, a codec that is not there. A single file is written to a temporary name and
@@ -18,11 +23,13 @@ import torch
 from PIL import Image, ImageSequence
 
 from ..errors import ImageError, InputError
-from ..files import atomic
+from ..files import atomic, checked
 from ..images import SUFFIXES as IMAGE_SUFFIXES
 from ..images import image_files, load_image, resize, save_image, to_pil
 
 PILLOW = {".gif", ".webp"}  # animated images
+SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / "samples" / "bigbuckbunny.webp"
+SAMPLE_CLIP_SHA256 = "7bd4d2d2a5cf46c48209b17d63181a38b6d6ab121b36bbb3de90c3aab3f71a98"
 CODECS = {".mp4": ("libx264", "yuv420p"), ".mov": ("libx264", "yuv420p"), ".mkv": ("libx264", "yuv420p"),
           ".webm": ("libvpx-vp9", "yuv420p")}
 
@@ -32,8 +39,8 @@ def read_video(path, *, size: int | None = None, max_frames: int | None = None,
     """(frames (T, 3, H, W) float in [0, 1], frames per second) of a video file, an animated GIF or
     WebP, or a folder of images (sorted by name; 25 fps). size: the longest side (resized,
     antialiased); step: keep every step-th frame (the fps is divided by it); max_frames: at most
-    this many (after step)."""
-    path = Path(path).expanduser()
+    this many (after step). path "bigbuckbunny": the clip nstlab carries (checked by its sha256)."""
+    path = sample_clip() if path == SAMPLE_CLIP.stem else Path(path).expanduser()
     if not path.exists():
         raise ImageError(f"{path}: no such file or folder")
     if step < 1 or (max_frames is not None and max_frames < 1):
@@ -52,6 +59,11 @@ def read_video(path, *, size: int | None = None, max_frames: int | None = None,
         raise ImageError(f"{path}: no frames")
     video = torch.stack(frames)
     return (video if size is None else resize(video, size)), fps / step
+
+
+def sample_clip() -> Path:
+    """The path of the clip nstlab carries, after checking its sha256."""
+    return checked(SAMPLE_CLIP, SAMPLE_CLIP_SHA256, ImageError, "the bundled clip", "reinstall nstlab")
 
 
 def check_video_path(path) -> Path:

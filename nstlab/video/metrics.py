@@ -37,6 +37,17 @@ def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
     """E above for `outputs` (T, 3, H, W). Give the exact `flows` (T - 1, 2, H, W) and `masks`
     (T - 1, H, W) of a synthetic clip, or the `inputs` (T, 3, H, W) to estimate them from (DIS
     flow, forward-backward check)."""
+    errors, masks = warping_error_maps(outputs, inputs, flows=flows, masks=masks)
+    per_pair = (errors * masks).sum((1, 2)) / masks.sum((1, 2)).clamp_min(1)
+    return float(per_pair.mean())
+
+
+def warping_error_maps(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
+                       flows: torch.Tensor | None = None,
+                       masks: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(errors (T - 1, H, W), masks (T - 1, H, W)): per pair and pixel ||O_t - warp(O_{t-1})||^2
+    summed over colours, and the reliable pixels it is averaged over (arguments as `warping_error`):
+    where a clip flickers, as a picture."""
     if outputs.dim() != 4 or len(outputs) < 2:
         raise InputError(f"expected frames (T >= 2, 3, H, W), got shape {tuple(outputs.shape)}")
     if flows is None and inputs is not None and inputs.shape != outputs.shape:
@@ -44,12 +55,9 @@ def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
     flows, masks = clip_flows(inputs, flows, masks)
     if len(flows) != len(outputs) - 1:
         raise InputError(f"{len(outputs)} frames need {len(outputs) - 1} flows, got {len(flows)}")
-    errors = []
-    for t in range(1, len(outputs)):
-        warped = warp(outputs[t - 1].float(), flows[t - 1])
-        m = masks[t - 1]
-        errors.append(float(((outputs[t].float() - warped).pow(2).sum(0) * m).sum() / m.sum().clamp_min(1)))
-    return sum(errors) / len(errors)
+    outputs = outputs.float()
+    warped = warp(outputs[:-1], flows)  # (T - 1, 3, H, W): each frame moved onto the next
+    return (outputs[1:] - warped).pow(2).sum(1), masks
 
 
 @torch.no_grad()
@@ -67,3 +75,23 @@ def style_and_content(outputs: torch.Tensor, inputs: torch.Tensor, painting,
         styles.append(sum(float(style_loss(gram_matrix(features[n]), grams[n])) for n in STYLE_LAYERS) / 5)
         contents.append(float(content_loss(features["relu4_2"], target)))
     return {"style": sum(styles) / len(styles), "content": sum(contents) / len(contents)}
+
+
+@torch.no_grad()
+def shift_sensitivity(run, image: torch.Tensor, shifts=range(9), margin: int = 16) -> list[float]:
+    """Why per-frame networks flicker: for each shift s, how much `run` (image -> image) changes
+    its output when its input (1, 3, H, W) moves s pixels to the left, as the mean absolute
+    difference to the unshifted output moved the same way (away from the borders, `margin`).
+    A shift-equivariant method gives ~0 for every s; two stride-2 convolutions give small values
+    at multiples of 4 and large ones in between."""
+    shifts = list(shifts)
+    width = image.shape[-1] - max(shifts)
+    if width <= 2 * margin:
+        raise InputError(f"an image {image.shape[-1]} px wide is too narrow for shifts up to {max(shifts)}")
+    base = run(image)
+    changes = []
+    for s in shifts:
+        moved = run(image[..., s:s + width])  # the scene s pixels further left
+        inner = slice(margin, width - margin)
+        changes.append(float((moved[..., inner] - base[..., s:s + width][..., inner]).abs().mean()))
+    return changes
