@@ -258,8 +258,9 @@ def main(argv=None) -> int:
     if args.command == "samples":
         return _samples(args)
     if args.command == "models":
+        width = max(len(name) for name in MODELS)
         for m in MODELS.values():
-            print(f"{m.name:20} {m.summary}")
+            print(f"{m.name:{width}}  {m.summary}")
         return 0
     if args.command == "notebooks":
         return _notebooks(args)

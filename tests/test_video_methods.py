@@ -169,3 +169,19 @@ def test_the_video_command_keeps_its_work_folder_only_while_unfinished(clips, tm
     assert "--morph is for --model" in capsys.readouterr().err
     assert main(["video", str(source), "starry_night", "-o", str(out), "--long-term", "2", *small]) == 2
     assert "must start with 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("base", ["johnson-starry_night", "johnson-the_scream", "johnson-great_wave"])
+def test_the_shipped_stable_networks_flicker_less_and_keep_the_style(clips, base):
+    from nstlab.video import style_and_content
+
+    clip = clips["zoom"]
+    exact = {"flows": clip.flows, "masks": clip.masks}
+    painting = base.removeprefix("johnson-")
+    scores = {}
+    for name in (base, f"{base}-stable"):
+        out = apply_video(name, clip.frames, progress=False).frames
+        scores[name] = (warping_error(out, **exact), style_and_content(out, clip.frames, painting)["style"])
+    (error, style), (steady_error, steady_style) = scores.values()
+    assert steady_error < error / 2.5, scores
+    assert steady_style < 1.3 * style, scores

@@ -42,6 +42,7 @@ if getattr(importlib.util.find_spec("nstlab"), "origin", None) is None:  # missi
 # %%
 import matplotlib.pyplot as plt
 import torch
+from tqdm import tqdm
 
 import nstlab
 from nstlab import viz
@@ -93,7 +94,7 @@ estimated = estimate_flow(clip.frames[1], clip.frames[0])  # frame 1 -> frame 0
 endpoint_error = (estimated - clip.flows[0]).norm(dim=0)
 fig = viz.show_images({"frame 1": clip.frames[1], "exact flow 1 -> 0": flow_image(clip.flows[0]),
                        "DIS estimate": flow_image(estimated),
-                       f"error (mean {endpoint_error.mean():.2f} px)": (endpoint_error / 2).clamp(0, 1)},
+                       f"error (mean {endpoint_error.mean():.2f} px)": (endpoint_error / 2).clamp(0, 1).expand(3, -1, -1)},
                       size=2.6)
 
 # %% [markdown]
@@ -253,8 +254,8 @@ check_choice("09-shift", answer)
 # `temporal_weight=0` keeps the warped start but drops the loss; 200 is the default.
 
 # %%
-short = synthetic_clip("tubingen", frames=pick(4, 2), size=(pick(96, 48), pick(128, 64)), kind="zoom")
-runs = {w: stylize_video(short.frames, "starry_night", steps=pick(15, 2), temporal_weight=w)
+short = synthetic_clip("tubingen", frames=pick(4, 2), size=(pick(120, 48), pick(160, 64)), kind="zoom")
+runs = {w: stylize_video(short.frames, "starry_night", steps=pick(20, 2), temporal_weight=w)
         for w in (0, 200)}
 for w, run in runs.items():
     print(f"temporal weight {w:3}: warping error "
@@ -278,7 +279,7 @@ strengths = pick([0.0, 0.3, 0.5, 0.7, 0.85], [0.0, 0.5])
 curves = {}
 for keep in (False, True):
     points = []
-    for s in strengths:
+    for s in tqdm(strengths, desc="detail kept" if keep else "blend only"):
         steady = stabilize(per_frame, strength=s, keep_detail=keep, **exact)
         style = style_and_content(steady, clip.frames, "starry_night")["style"]
         points.append((s, warping_error(steady, **exact), style))
