@@ -204,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
     a.add_argument("--sha256", default=None, help="the model file's expected sha256 (or its first 8+ digits)")
+    a.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="bfloat16: about 2x faster on CPUs with AVX-512 BF16, within half a grey level")
     a.add_argument("--device", default=None)
     a.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
@@ -237,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--size", type=int, default=256, help="longest side of the frames")
     v.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     v.add_argument("--every", type=int, default=1, help="keep every N-th frame")
+    v.add_argument("--precision", choices=PRECISIONS, default="float32",
+                   help="bfloat16: about 2x faster on CPUs with AVX-512 BF16 (networks and optimization)")
     v.add_argument("--device", default=None)
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -355,7 +359,7 @@ def _apply(args) -> int:
     if args.verbose:
         _tell("model", model.file)
     result = apply(model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
-                   preserve_color=args.preserve_color or False, device=args.device)
+                   preserve_color=args.preserve_color or False, device=args.device, precision=args.precision)
     if not _save(result, args.output):
         return 1
     width, height = result.image.shape[-1], result.image.shape[-2]
@@ -385,7 +389,7 @@ def _video(args) -> int:
     if args.model is not None:
         result = apply_video(args.model, frames, style, fps=fps, device=args.device, morph=args.morph,
                              stabilize=0.5 if args.stabilize is None else args.stabilize, work=work,
-                             flow_method=args.flow, progress=not args.quiet)
+                             flow_method=args.flow, precision=args.precision, progress=not args.quiet)
     else:
         if args.morph:
             raise ImageError("--morph is for --model cin or adain networks")
@@ -393,7 +397,7 @@ def _video(args) -> int:
         result = stylize_video(frames, style, steps=args.steps, temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
                                fps=fps, work=work, flow_method=args.flow, device=args.device,
-                               progress=not args.quiet)
+                               precision=args.precision, progress=not args.quiet)
     result.save(args.output)
     done, flicker = frames[: len(result.frames)], ""
     if len(done) > 1:  # the input's flow, estimated once for both errors (or by the method already)

@@ -183,5 +183,14 @@ def test_the_shipped_stable_networks_flicker_less_and_keep_the_style(clips, base
         out = apply_video(name, clip.frames, progress=False).frames
         scores[name] = (warping_error(out, **exact), style_and_content(out, clip.frames, painting)["style"])
     (error, style), (steady_error, steady_style) = scores.values()
-    assert steady_error < error / 2.5, scores
+    assert steady_error < error / 2, scores  # 2.9-5.8x on the held-out clips of the model cards
     assert steady_style < 1.3 * style, scores
+
+
+def test_bfloat16_is_close_to_float32(clips):
+    frames = clips["pan"].frames[:2]
+    exact = apply_video("johnson-starry_night", frames, progress=False).frames
+    quick = apply_video("johnson-starry_night", frames, precision="bfloat16", progress=False).frames
+    assert (exact - quick).abs().mean() < 2 / 255  # well under a grey level on average
+    with pytest.raises(InputError, match="float16 autocast is for CUDA"):
+        apply_video("johnson-starry_night", frames, precision="float16", device="cpu", progress=False)
