@@ -20,6 +20,7 @@ from functools import partial
 import torch
 
 import nstlab
+from nstlab.feedforward import load_model
 from nstlab.video import (
     apply_video,
     read_video,
@@ -46,25 +47,29 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[256])
     parser.add_argument("--steps", type=int, default=30, help="optimization steps per frame")
     parser.add_argument("--no-optimization", action="store_true", help="networks only (fast)")
+    parser.add_argument("--precision", default="float32", help="float32 or bfloat16 (all methods)")
     args = parser.parse_args()
-    print(f"{torch.get_num_threads()} threads, nstlab {nstlab.__version__}")
+    print(f"{torch.get_num_threads()} threads, {args.precision}, nstlab {nstlab.__version__}")
     print(f"{'method':40} {'size':>7} {'ms/frame':>9} {'warp err':>9} {'x input':>8} {'style':>7} "
           f"{'content':>8}")
     for index, size in enumerate(args.sizes):
         frames, exact = clip(args, size)
         own = warping_error(frames, **exact)
         runs = {}
-        for label, (model, style, strengths) in NETWORKS.items():
+        for label, (name, style, strengths) in NETWORKS.items():
+            model = load_model(name)  # loaded once, outside the timing
+            apply_video(model, frames[:2], style, precision=args.precision, progress=False)  # warm-up
             for s in strengths:
                 name = f"{label}{f', stabilized {s:g}' if s else ''}"
-                runs[name] = partial(apply_video, model, style=style, stabilize=s, progress=False)
+                runs[name] = partial(apply_video, model, style=style, stabilize=s, precision=args.precision,
+                                     progress=False)
         if not args.no_optimization and index == 0:
             for weight, back in ((0.0, (1,)), (200.0, (1,)), (200.0, (1, 2, 4))):
                 kind = f"temporal {weight:g}" if weight else "independent"
                 kind += f", long-term {'-'.join(map(str, back))}" if len(back) > 1 else ""
                 runs[f"gatys {args.steps} steps, {kind}"] = partial(
                     stylize_video, style="starry_night", steps=args.steps, temporal_weight=weight,
-                    long_term=back, progress=False)
+                    long_term=back, precision=args.precision, progress=False)
         for label, run in runs.items():
             began = time.perf_counter()
             result = run(frames)
