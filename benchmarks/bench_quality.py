@@ -1,0 +1,116 @@
+"""How good the results are, judged on photos and paintings no method trained on: scores and sheets.
+
+    python benchmarks/bench_quality.py                          # the networks, 4 held-out photos, 512 px
+    python benchmarks/bench_quality.py --gatys                  # and the Gatys defaults (minutes)
+    python benchmarks/bench_quality.py --photos DIR --out DIR   # other photos; where the sheets go
+
+The held-out split: photos from BSDS500 `test/` (the networks trained on `train/` + `val/`) and, for
+AdaIN and Gatys, paintings outside `images/styles/` (AdaIN's training set). The Johnson and CIN
+networks are judged on their own paintings. The judge is VGG-16 (`video.style_and_content`): style
+= the relative Gram distance to the painting over relu1_1 ... relu5_1, content = the relative
+relu4_2 distance to the photo, both lower-better; beside them the photo's own style distance and
+the painting's own content distance, the two ends of the scale. One contact sheet per painting
+(rows: photos; columns: the photo, then each method) goes to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import nstlab
+from nstlab.images import image_files, load_image, save_image
+from nstlab.samples import resolve_image
+from nstlab.video import style_and_content
+
+SHARED = Path(os.environ.get("NSTLAB_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+# painting -> the shipped networks that know it (None: a painting no network trained on)
+PAINTINGS = {
+    "starry_night": ["johnson-starry_night", "cin-6styles"],
+    "the_scream": ["johnson-the_scream", "cin-6styles"],
+    "great_wave": ["johnson-great_wave", "cin-6styles"],
+    str(SHARED / "images" / "woman-with-hat-matisse.jpg"): [],
+    str(SHARED / "images" / "shipwreck.jpg"): [],
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=Path, default=SHARED / "images" / "content" / "bsds500" / "test")
+    parser.add_argument("--limit", type=int, default=4, help="photos (the first N, sorted)")
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--gatys", action="store_true", help="also the Gatys defaults (100 L-BFGS steps)")
+    parser.add_argument("--gatys-size", type=int, default=384, help="the size Gatys runs at (then enlarged)")
+    parser.add_argument("--out", type=Path, default=Path("quality"), help="folder for the contact sheets")
+    args = parser.parse_args()
+    photos = [load_image(p, args.size) for p in image_files(args.photos)[: args.limit]]
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"{len(photos)} photos from {args.photos} at {args.size} px, nstlab {nstlab.__version__}")
+    print(f"{'painting':24} {'method':28} {'style':>6} {'content':>8} {'style/photo':>12} "
+          f"{'content/painting':>17} {'s/image':>8}")
+    for painting, networks in PAINTINGS.items():
+        name = Path(painting).stem
+        methods = {n: (lambda p, n=n, s=painting: nstlab.apply(n, p, None if n.startswith("johnson") else s))
+                   for n in [*networks, "adain"]}
+        if args.gatys:
+            methods["gatys defaults"] = lambda p, s=painting: gatys(p, s, args.gatys_size)
+        columns = {"photo": photos}
+        baseline = judge(photos, photos, painting)
+        own_content = judge([in_place(painting, p) for p in photos], photos, painting)["content"]
+        for method, run in methods.items():
+            began = time.perf_counter()
+            outputs = [run(p).image for p in photos]
+            seconds = (time.perf_counter() - began) / len(photos)
+            scores = judge(outputs, photos, painting)
+            columns[method] = outputs
+            print(f"{name:24} {method:28} {scores['style']:6.3f} {scores['content']:8.3f} "
+                  f"{scores['style'] / baseline['style']:12.2f} {scores['content'] / own_content:17.2f} "
+                  f"{seconds:8.1f}", flush=True)
+        print(f"{name:24} {'(the photo itself)':28} {baseline['style']:6.3f} {0:8.3f}")
+        print(f"{name:24} {'(the painting itself)':28} {'':6} {own_content:8.3f}")
+        save_image(sheet(columns, 256), args.out / f"{name}.jpg")
+    print(f"contact sheets in {args.out}/")
+    return 0
+
+
+def gatys(photo: torch.Tensor, painting, size: int) -> nstlab.Result:
+    """nstlab.stylize at its defaults and `size`, enlarged to the photo's size for the judge."""
+    result = nstlab.stylize(photo, painting, size=size, progress=False)
+    result.image = F.interpolate(result.image, size=photo.shape[-2:], mode="bicubic").clamp(0, 1)
+    return result
+
+
+def judge(images, photos, painting) -> dict[str, float]:
+    """Mean style and content distances of `images` (each (1, 3, H, W)) to `painting` and `photos`."""
+    scores = [style_and_content(i, p, painting) for i, p in zip(images, photos, strict=True)]
+    return {k: sum(s[k] for s in scores) / len(scores) for k in ("style", "content")}
+
+
+def in_place(painting, photo: torch.Tensor) -> torch.Tensor:
+    """The painting at the photo's size: what losing the content entirely looks like."""
+    return F.interpolate(resolve_image(painting), size=photo.shape[-2:], mode="bilinear", antialias=True)
+
+
+def sheet(columns: dict[str, list[torch.Tensor]], side: int) -> torch.Tensor:
+    """Rows of images (one per photo), each image fitted into a side x side cell on white."""
+    rows = []
+    for i in range(len(next(iter(columns.values())))):
+        cells = []
+        for images in columns.values():
+            image = nstlab.images.resize(images[i], side)
+            cell = torch.ones(1, 3, side, side)
+            h, w = image.shape[-2:]
+            cell[..., (side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = image
+            cells.append(cell)
+        rows.append(torch.cat(cells, dim=-1))
+    return torch.cat(rows, dim=-2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
