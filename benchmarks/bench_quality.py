@@ -74,7 +74,7 @@ def main() -> int:
                   f"{seconds:8.1f}", flush=True)
         print(f"{name:24} {'(the photo itself)':28} {baseline['style']:6.3f} {0:8.3f}")
         print(f"{name:24} {'(the painting itself)':28} {'':6} {own_content:8.3f}")
-        save_image(sheet(columns, 256), args.out / f"{name}.jpg")
+        save_image(sheet(columns, 256), args.out / f"{name}.png")
     print(f"contact sheets in {args.out}/")
     return 0
 

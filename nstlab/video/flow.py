@@ -63,15 +63,16 @@ def flows_between(frames: torch.Tensor, preset: str = "medium",
 
 
 def clip_flows(inputs: torch.Tensor | None, flows: torch.Tensor | None = None,
-               masks: torch.Tensor | None = None, method: str = "dis") -> tuple[torch.Tensor, torch.Tensor]:
+               masks: torch.Tensor | None = None, method: str = "dis",
+               preset: str = "medium") -> tuple[torch.Tensor, torch.Tensor]:
     """(flows (T - 1, 2, H, W) backward, masks (T - 1, H, W) reliable) of a clip: the exact ones
     given (a synthetic clip; masks default to all reliable), else estimated from `inputs`
-    (T, 3, H, W) with `method` and the forward-backward check."""
+    (T, 3, H, W) with `method` (DIS at `preset`) and the forward-backward check."""
     if flows is not None:
         return flows, torch.ones(len(flows), *flows.shape[-2:]) if masks is None else masks
     if inputs is None:
         raise InputError("give the input frames (to estimate the flow) or the flows and masks")
-    backward, forward = flows_between(inputs, method=method)
+    backward, forward = flows_between(inputs, preset, method)
     return backward, torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
 
 

@@ -46,6 +46,9 @@ from .flow import clip_flows, estimate_flow, reliable
 from .io import read_video, write_video
 from .stabilize import stabilize as stabilize_frames
 
+STABILIZER_FLOW = "fast"  # DIS preset for the stabilizer: 2.8 ms a frame at 256 px (medium: 12.6),
+# warping error 0.0034 instead of 0.0029 after stabilizing a Johnson network at 0.5
+
 
 @dataclass
 class VideoResult:
@@ -55,8 +58,8 @@ class VideoResult:
     seconds: float
     method: str
     history: list[dict[str, float]] = field(default_factory=list)  # per frame: the last step's losses
-    flows: torch.Tensor | None = None  # (T - 1, 2, H, W) the input's backward flows, when estimated
-    masks: torch.Tensor | None = None  # (T - 1, H, W) their reliable pixels
+    flows: torch.Tensor | None = None  # (T - 1, 2, H, W) the input's backward flows (DIS medium or
+    masks: torch.Tensor | None = None  # RAFT; optimization only) and (T - 1, H, W) their reliable pixels
 
     def save(self, path) -> Path:
         """Write the clip (.mp4, .webm, .gif, .webp or a folder of frames)."""
@@ -90,11 +93,11 @@ def apply_video(model, frames, style=None, *, stabilize: float = 0.0, morph: boo
         status = "interrupted"
     if not out:
         raise KeyboardInterrupt
-    styled, flows, masks = torch.stack(out), None, None
-    if stabilize and len(styled) > 1:
-        flows, masks = clip_flows(frames[: len(styled)], method=flow_method)
+    styled = torch.stack(out)
+    if stabilize and len(styled) > 1:  # DIS "fast": a quarter of "medium"'s time, nearly its quality here
+        flows, masks = clip_flows(frames[: len(styled)], method=flow_method, preset=STABILIZER_FLOW)
         styled = stabilize_frames(styled, strength=stabilize, flows=flows, masks=masks)
-    return VideoResult(styled, fps, status, time.perf_counter() - began, name, flows=flows, masks=masks)
+    return VideoResult(styled, fps, status, time.perf_counter() - began, name)
 
 
 def morph_weights(styles: int, t: int, frames: int) -> list[float]:
