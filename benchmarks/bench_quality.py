@@ -52,6 +52,7 @@ def main() -> int:
     parser.add_argument("--gatys", action="store_true", help="also the Gatys defaults (100 L-BFGS steps)")
     parser.add_argument("--gatys-size", type=int, default=384, help="the size Gatys runs at (then enlarged)")
     parser.add_argument("--out", type=Path, default=Path("quality"), help="folder for the contact sheets")
+    parser.add_argument("--paintings", nargs="+", default=None, help="only these (names as printed)")
     args = parser.parse_args()
     photos = [load_image(p, args.size) for p in image_files(args.photos)[: args.limit]]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,8 @@ def main() -> int:
           f"{'content/painting':>17} {'s/image':>8}")
     for painting, networks in PAINTINGS.items():
         name = Path(painting).stem
+        if args.paintings and name not in args.paintings:
+            continue
         methods = {n: (lambda p, n=n, s=painting: nstlab.apply(n, p, None if n.startswith("johnson") else s))
                    for n in networks}
         if args.gatys:
