@@ -175,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--tv-weight", type=_number, default=None)
     t.add_argument("--temporal-weight", type=_number, default=0.0,
                    help="train for stable video (Wang et al. 2020: a randomly moved photo must give the "
-                        "same motion of the output); try 100 with --finetune and --steps 200")
+                        "same motion of the output); the shipped -stable networks: 300, with --finetune, "
+                        "--steps 150 and --style-weight 15")
     t.add_argument("--finetune", default=None,
                    help="start from this trained model (a shipped name or a file) instead of a fresh network")
     t.add_argument("--run-dir", type=Path, default=None,

@@ -23,7 +23,7 @@ from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
 from ..video.flow import reliable
 from ..video.metrics import warping_error
-from ..warping import warp
+from ..warping import random_flow, warp
 
 
 class Verdict:
@@ -315,9 +315,8 @@ def check_guided_gram(fn: Callable) -> Verdict:
 
 
 def _smooth_flow(h: int, w: int, scale: float, seed: int) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    coarse = torch.randn(1, 2, 3, 3, generator=generator) * scale
-    return F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)  # (1, 2, H, W)
+    """(1, 2, H, W): a smooth random flow of about `scale` pixels, the same for the same seed."""
+    return random_flow(1, h, w, shift=0.0, bend=scale, generator=torch.Generator().manual_seed(seed))
 
 
 def check_warp(fn: Callable) -> Verdict:

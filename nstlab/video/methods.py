@@ -207,8 +207,10 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
     if not done:
         raise KeyboardInterrupt
     styled = torch.stack([looped.get(t, done[t]) for t in range(len(done))])
-    flows = torch.stack([pair(t, t - 1)[0] for t in range(1, len(styled))]) if len(styled) > 1 else None
-    masks = torch.stack([pair(t, t - 1)[1] for t in range(1, len(styled))]) if len(styled) > 1 else None
+    flows, masks = None, None
+    if len(styled) > 1:  # the pairs the first pass estimated: the input's flows, for the caller too
+        pairs_back = [pair(t, t - 1) for t in range(1, len(styled))]
+        flows, masks = torch.stack([f for f, _ in pairs_back]), torch.stack([m for _, m in pairs_back])
     if stabilize and len(styled) > 1:
         styled = stabilize_frames(styled, strength=stabilize, flows=flows, masks=masks)
     return VideoResult(styled, fps, status, time.perf_counter() - began, "gatys-temporal", history,
@@ -227,8 +229,8 @@ class FrameStore:
         self.folder = None if folder is None else Path(folder)
         if self.folder is None:
             return
-        recipe = {"frames": hashlib.sha256(frames.numpy().tobytes()).hexdigest(),
-                  "shape": list(frames.shape), **{k: _describe(v) for k, v in arguments.items()}}
+        recipe = {"frames": _describe(frames), "shape": list(frames.shape),
+                  **{k: _describe(v) for k, v in arguments.items()}}
         record = self.folder / "run.json"
         if self.folder.is_dir() and not record.is_file() and any(self.folder.iterdir()):
             raise InputError(f"{self.folder}: holds other files; give an empty or new work folder")

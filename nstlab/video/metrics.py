@@ -37,9 +37,12 @@ def warping_error(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,
     """E above for `outputs` (T, 3, H, W). Give the exact `flows` (T - 1, 2, H, W) and `masks`
     (T - 1, H, W) of a synthetic clip, or the `inputs` (T, 3, H, W) to estimate them from (DIS
     flow, forward-backward check)."""
-    errors, masks = warping_error_maps(outputs, inputs, flows=flows, masks=masks)
-    per_pair = (errors * masks).sum((1, 2)) / masks.sum((1, 2)).clamp_min(1)
-    return float(per_pair.mean())
+    return mean_warping_error(*warping_error_maps(outputs, inputs, flows=flows, masks=masks))
+
+
+def mean_warping_error(errors: torch.Tensor, masks: torch.Tensor) -> float:
+    """E from the maps of `warping_error_maps`: each pair's error over its reliable pixels, averaged."""
+    return float(((errors * masks).sum((1, 2)) / masks.sum((1, 2)).clamp_min(1)).mean())
 
 
 def warping_error_maps(outputs: torch.Tensor, inputs: torch.Tensor | None = None, *,

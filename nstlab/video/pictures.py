@@ -20,7 +20,7 @@ from torchvision.utils import flow_to_image
 
 from ..viz import prepared_figure, rgb_array
 from .flow import clip_flows
-from .metrics import warping_error_maps
+from .metrics import mean_warping_error, warping_error_maps
 
 
 def flow_image(flow: torch.Tensor) -> torch.Tensor:
@@ -42,9 +42,8 @@ def show_flicker(clips: Mapping[str, torch.Tensor], inputs: torch.Tensor | None 
     axes = fig.subplots(2, len(clips), squeeze=False)
     for k, (name, frames) in enumerate(clips.items()):
         errors, m = maps[name]
-        error = float(((errors * m).sum((1, 2)) / m.sum((1, 2)).clamp_min(1)).mean())
         axes[0, k].imshow(rgb_array(frames[frame]))
-        axes[0, k].set_title(f"{name}\nwarping error {error:.4f}", fontsize=9)
+        axes[0, k].set_title(f"{name}\nwarping error {mean_warping_error(errors, m):.4f}", fontsize=9)
         shown = errors[frame - 1].masked_fill(m[frame - 1] == 0, float("nan")).numpy()
         image = axes[1, k].imshow(shown, cmap=colormaps["inferno"].with_extremes(bad="0.6"), vmin=0, vmax=top)
         for ax in axes[:, k]:
