@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
     t.add_argument("--tv-weight", type=_number, default=None)
+    t.add_argument("--style-size", type=int, default=None,
+                   help="the brush marks come out at their size in the painting at this size: for "
+                        "johnson/cin the painting's longest side for the style loss (default 256), for "
+                        "adain the paintings' shorter side before a crop is cut (default: the crop)")
+    t.add_argument("--identity-weight", type=_number, default=None,
+                   help="adain: decoding a photo's own features must give the photo back (a clean "
+                        "decoder)")
     t.add_argument("--temporal-weight", type=_number, default=0.0,
                    help="train for stable video (Wang et al. 2020: a randomly moved photo must give the "
                         "same motion of the output); the shipped -stable networks: 300, with --finetune, "
@@ -337,7 +344,8 @@ def _train(args) -> int:
                        run_dir=args.run_dir, resume=args.resume, finetune=args.finetune,
                        progress=not args.quiet, device=device, width=chosen["width"], sha256=args.sha256,
                        norm=args.norm, content_weight=args.content_weight, style_weight=args.style_weight,
-                       tv_weight=args.tv_weight, temporal_weight=args.temporal_weight)
+                       tv_weight=args.tv_weight, temporal_weight=args.temporal_weight,
+                       style_size=args.style_size, identity_weight=args.identity_weight)
     if dist.is_initialized():
         rank = dist.get_rank()
         dist.destroy_process_group()

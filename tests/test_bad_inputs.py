@@ -129,6 +129,8 @@ CASES = [
     ("train width 0", [*TRAIN, "--width", "0"], "width"),
     ("train steps 0", [*TRAIN[:-4], "--steps", "0"], "steps must be"),
     ("train batch 0", [*TRAIN, "--batch", "0"], "batch must be"),
+    ("train style size 4", [*TRAIN, "--style-size", "4"], "style_size must be"),
+    ("train johnson identity", [*TRAIN, "--identity-weight", "1"], "is for adain"),
     ("train run dir is a file", [*TRAIN, "--run-dir", "{run_file}"], "run folder"),
     ("train resume missing", [*TRAIN, "--resume", "{root}/none.pt"], "checkpoint"),
     ("train photos missing", ["train", "johnson", "--content", "{root}/none", "--style", "starry_night",

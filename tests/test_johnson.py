@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn as nn
 
+from nstlab.feedforward.evaluate import grid_pattern, mirror_borders
 from nstlab.feedforward.johnson import ResidualBlock, TransformerNet
 
 TINY = {"width": 8, "blocks": 1}
@@ -65,13 +66,35 @@ def test_residual_block_adds_identity_skip():
 def test_config_round_trip(norm):
     net = tiny(norm, styles=3 if norm == "conditional" else 1)
     config = net.config()
-    assert config == {"norm": norm, **TINY, "styles": net.styles}
+    assert config == {"norm": norm, **TINY, "styles": net.styles, "symmetric": True}
     rebuilt = TransformerNet(**config)
     rebuilt.load_state_dict(net.state_dict())  # strict: same names and shapes
     net.eval(), rebuilt.eval()
     x = torch.rand(1, 3, 20, 28)
     with torch.no_grad():
         assert torch.equal(net(x), rebuilt(x))
+
+
+def _mirror_symmetric_weights(net: TransformerNet) -> TransformerNet:
+    """The network with every kernel made left-right symmetric: only the layout can break the symmetry."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.copy_((m.weight + m.weight.flip(-1)) / 2)
+    return net.eval()
+
+
+@pytest.mark.parametrize("size", [(20, 28), (21, 30), (17, 18)])
+def test_mirrored_input_gives_mirrored_output(size):
+    """The layout treats both borders alike (sides whose padding to a multiple of 4 splits evenly)."""
+    x = torch.rand(1, 3, *size)
+    net = _mirror_symmetric_weights(tiny())
+    with torch.no_grad():
+        assert torch.allclose(net(x.flip(-1)).flip(-1), net(x), atol=1e-5)
+    torch.manual_seed(0)
+    old = _mirror_symmetric_weights(TransformerNet(**TINY, symmetric=False))  # 3x3 stride 2: one-sided
+    with torch.no_grad():
+        assert (old(x.flip(-1)).flip(-1) - old(x)).abs().max() > 1e-2
 
 
 def test_invalid_arguments():
@@ -101,3 +124,24 @@ def test_gradients_reach_every_parameter_and_training_fits(norm):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 2
+
+
+def test_mirror_borders_finds_the_one_sided_layout():
+    x = torch.rand(1, 3, 40, 48)
+    new = _mirror_symmetric_weights(tiny())
+    torch.manual_seed(0)
+    old = _mirror_symmetric_weights(TransformerNet(**TINY, symmetric=False))
+    with torch.no_grad():
+        assert max(mirror_borders(new, x)) < 1e-5
+        assert mirror_borders(old, x)[0] > 1e-2  # the 3x3 stride-2 layout: one-sided at the borders
+
+
+def test_grid_pattern_amplitude_in_grey_levels():
+    x = torch.arange(64.0)
+    ramp = torch.linspace(0.2, 0.7, 48)[:, None] + 0 * x  # (48, 64): smooth content, no pattern
+    wave = (2 / 255) * torch.sin(2 * torch.pi * x / 8)  # 2 grey levels, 8 px period, along each row
+    image = (ramp + wave).expand(1, 3, 48, 64)
+    columns, rows = grid_pattern(image, 8)
+    assert columns == pytest.approx(2.0, rel=0.15) and rows < 0.05
+    assert max(grid_pattern(ramp.expand(1, 3, 48, 64), 8)) < 0.05
+    assert grid_pattern(image.transpose(-1, -2), 8)[1] == pytest.approx(columns, rel=1e-4)

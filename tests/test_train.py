@@ -18,13 +18,23 @@ from nstlab.feedforward.objectives import AdaINObjective
 from nstlab.feedforward.pretrained import load_model, save_model
 from nstlab.feedforward.train import train
 from nstlab.images import save_image
+from nstlab.losses import content_loss, perceptual_loss
 from nstlab.samples import checkerboard, noise, stripes
+from nstlab.targets import content_targets
 from nstlab.vgg import VGGFeatures
 
 
-def test_random_crops(photos):
+def test_random_crops(photos, tmp_path):
     crops = RandomCrops(photos, 32)
     assert len(crops) == 4 and crops[0].shape == (3, 32, 32)
+    halves = torch.zeros(1, 3, 40, 40)
+    halves[..., 20:] = 1  # black left half, white right half
+    save_image(halves, tmp_path / "halves" / "h.png")
+    torch.manual_seed(0)
+    whole = [RandomCrops(tmp_path / "halves", 16)[0] for _ in range(8)]  # 16-20 px: both halves in view
+    detail = [RandomCrops(tmp_path / "halves", 16, side=40)[0] for _ in range(8)]  # 40-50 px: a window
+    assert all(c.shape == (3, 16, 16) for c in whole + detail)
+    assert all(c.std() > 0.4 for c in whole) and any(c.std() < 0.05 for c in detail)
     with pytest.raises(ImageError, match="no images"):
         RandomCrops(photos / "sub" / "missing", 32)
 
@@ -68,6 +78,43 @@ def test_conditional_net_learns_several_styles_and_a_new_one(photos, random_vgg)
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed and all(k.endswith(f".{new}") for k in changed)  # only the new style's scale/shift
     assert torch.allclose(model(x, style=0), out0, atol=1e-6)  # the old styles are untouched
+
+
+def test_conditional_net_trains_on_mixes_with_mixed_gram_targets(random_vgg):
+    model = TransformerNet(norm="conditional", width=8, blocks=1, styles=3)
+    styles = [stripes(32, 6), checkerboard(32, 4), noise(32)]
+    objective = perceptual(model, styles, random_vgg, mix_fraction=1.0)
+    seen = []
+    model.register_forward_pre_hook(lambda m, args, kwargs: seen.append(kwargs["style"]), with_kwargs=True)
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 32, 32)
+    loss, _, output = objective(x)
+    weights = seen[0]  # (4, 3): each row two styles, t and 1 - t
+    assert weights.shape == (4, 3) and torch.allclose(weights.sum(1), torch.ones(4))
+    assert ((weights > 0).sum(1) == 2).all()
+    grams = {n: getattr(objective, f"gram_{n}") for n in objective.layers}  # (3, C, C)
+    mixed = {n: torch.einsum("bn,ncd->bcd", weights, g) for n, g in grams.items()}
+    content_layers = objective.settings.active_content_layers()
+    features = random_vgg(output, [*content_layers, *objective.layers])
+    targets = content_targets(random_vgg, x, content_layers)
+    expected, _ = perceptual_loss(features, output, objective.settings, targets, mixed)
+    assert torch.allclose(loss, expected, rtol=1e-5)
+    assert perceptual(model, [noise(32)] * 3, random_vgg, mix_fraction=0.0).mix_fraction == 0.0
+    with pytest.raises(InputError, match="mix_fraction"):
+        perceptual(model, [noise(32)] * 3, random_vgg, mix_fraction=1.5)
+
+
+def test_adain_identity_loss_asks_the_decoder_for_the_photo(photos, random_vgg):
+    model = AdaIN(random_vgg, Decoder(width=0.25))
+    objective = AdaINObjective(model, [photos], crop=32, identity_weight=2.0, style_side=48)
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 32, 32)
+    loss, parts, _ = objective(x)
+    with torch.no_grad():
+        own = model.decoder(model.encode(x), size=x.shape[-2:])
+    assert torch.allclose(parts["identity"], content_loss(own, x), rtol=1e-5)
+    assert torch.allclose(loss, parts["content"] + 2.0 * parts["style"] + 2.0 * parts["identity"], rtol=1e-5)
+    assert objective.describe()["identity_weight"] == 2.0 and objective.describe()["style_side"] == 48
 
 
 def test_adain_decoder_trains(photos, random_vgg):

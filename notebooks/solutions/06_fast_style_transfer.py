@@ -60,7 +60,10 @@ photos = photos_folder()
 # ## The network
 # Two stride-2 convolutions shrink the image 4×, five residual blocks transform it, and two
 # *resize + convolution* layers bring it back (transposed convolutions leave checkerboard
-# artifacts, Odena et al. 2016). A sigmoid keeps the output in [0, 1].
+# artifacts, Odena et al. 2016). A sigmoid keeps the output in [0, 1]. The stride-2 kernels are
+# 4×4, not Johnson et al.'s 3×3: a 3×3 kernel with stride 2 sees the left border through its
+# padding and the right border not, and networks built that way paint a band along one edge;
+# with 4×4 kernels both borders look alike (mirror the photo and the result mirrors).
 
 # %%
 net = TransformerNet(width=16)

@@ -14,12 +14,15 @@ from ..images import image_files, load_image, resize
 
 class RandomCrops(Dataset):
     """Images from folders as random square crops (3, crop, crop): the shorter side is first
-    resized to crop x U(1, 1.25), then a random window is cut and flipped half of the time.
+    resized to side x U(1, 1.25) (side: default crop, the whole image's height or width), then a
+    random window is cut and flipped half of the time. A side larger than the crop keeps the
+    image's detail at the scale it has at that size: a painting's brush marks as they look when
+    the painting is `side` pixels high.
     A file that cannot be read is skipped with a warning (`skipped` lists them) and another one
     is taken in its place; only when none can be read does it raise."""
 
-    def __init__(self, folders, crop: int = 256):
-        self.files, self.crop = image_files(folders), crop
+    def __init__(self, folders, crop: int = 256, side: int | None = None):
+        self.files, self.crop, self.side = image_files(folders), crop, max(crop, side or crop)
         self.skipped: list[Path] = []
 
     def __len__(self) -> int:
@@ -42,7 +45,7 @@ class RandomCrops(Dataset):
     def __getitem__(self, index: int) -> torch.Tensor:
         image = self._load(index)
         h, w = image.shape[-2:]
-        scale = self.crop * (1 + 0.25 * torch.rand(()).item()) / min(h, w)
+        scale = self.side * (1 + 0.25 * torch.rand(()).item()) / min(h, w)
         image = resize(image, max(self.crop, round(max(h, w) * scale)))
         h, w = image.shape[-2:]
         top = torch.randint(0, h - self.crop + 1, ()).item()

@@ -4,6 +4,13 @@ The mean content and style losses of its outputs on photos it never trained on, 
 baselines -- the style loss of the photo itself (where the style starts) and the content loss of
 the painting in the photo's place (what losing the content entirely costs). Content is measured
 where Gatys et al. measure it (the layout, relu4_2), style on the training layers.
+
+Two artefacts the losses barely see, measured on their own:
+
+    mirror_borders   a network that treats the left and right borders differently paints a band
+                     along one of them: compare f(x) with flip(f(flip(x))) at the borders and inside
+    grid_pattern     stride-2 layers that alias leave a pattern with their period (4 px for a
+                     Johnson network, 8 px for the AdaIN decoder): its amplitude in grey levels
 """
 
 from __future__ import annotations
@@ -19,6 +26,34 @@ from ..vgg import VGGFeatures
 from .objectives import FEEDFORWARD_SETTINGS
 
 EVALUATION_SETTINGS = FEEDFORWARD_SETTINGS.replace(content_layers=["relu4_2"], tv_weight=0.0)
+
+
+@torch.no_grad()
+def mirror_borders(model, photo: torch.Tensor, *, band: int = 8, **call) -> tuple[float, float]:
+    """(at the borders, inside): the mean |f(x) - flip(f(flip(x)))| over the `band` columns at each
+    side edge, and over the columns 2 * band or more from them. photo (1, 3, H, W); `call` goes to
+    the network. Equal for a network that knows no left from right at its borders."""
+    out = model(photo, **call)
+    columns = (out - model(photo.flip(-1), **call).flip(-1)).abs().mean((0, 1, 2))  # (W,)
+    return (torch.cat([columns[:band], columns[-band:]]).mean().item(),
+            columns[2 * band:-2 * band].mean().item())
+
+
+def grid_pattern(image: torch.Tensor, period: int) -> tuple[float, float]:
+    """(across columns, across rows): the amplitude in grey levels (0-255) of the pattern that
+    repeats every `period` pixels in image (1, 3, H, W): the luminance minus its running mean over
+    period + 1 pixels, averaged over all positions with the same remainder mod period (what is not
+    locked to the grid averages out; one period at each border, where the running mean is one-sided,
+    left out), half its peak-to-peak range. A photo gives ~0.1-0.4."""
+    grey = (image[0] * torch.tensor([0.299, 0.587, 0.114], device=image.device)[:, None, None]).sum(0) * 255
+    amplitudes = []
+    for lines in (grey, grey.t()):  # (H, W): the pattern along each row, then along each column
+        n = lines.shape[1] // period * period
+        smooth = F.avg_pool1d(lines[None], period + 1, 1, period // 2, count_include_pad=False)[0]
+        inner = (lines - smooth)[:, period:n - period]  # whole periods, starting on the grid
+        folded = inner.reshape(lines.shape[0], -1, period).mean((0, 1))  # (period,)
+        amplitudes.append(((folded.max() - folded.min()) / 2).item())
+    return amplitudes[0], amplitudes[1]
 
 
 @torch.no_grad()

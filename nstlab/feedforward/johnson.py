@@ -4,8 +4,8 @@ Johnson, Alahi & Fei-Fei, "Perceptual Losses for Real-Time Style Transfer and Su
 (ECCV 2016) train a convolutional network to do what Gatys et al. do by optimization. For width w:
 
     conv 9x9  stride 1   3 -> w      (B, w,  H,   W)
-    conv 3x3  stride 2   w -> 2w     (B, 2w, H/2, W/2)
-    conv 3x3  stride 2  2w -> 4w     (B, 4w, H/4, W/4)
+    conv 4x4  stride 2   w -> 2w     (B, 2w, H/2, W/2)   (3x3 in Johnson et al.: see mirror symmetry)
+    conv 4x4  stride 2  2w -> 4w     (B, 4w, H/4, W/4)
     `blocks` residual blocks: x + norm(conv(relu(norm(conv(x)))))  at 4w
     resize x2 + conv 3x3  4w -> 2w   (B, 2w, H/2, W/2)
     resize x2 + conv 3x3  2w -> w    (B, w,  H,   W)
@@ -26,13 +26,21 @@ Images are RGB in [0, 1] everywhere in nstlab, so the output is sigmoid(last con
 range, and unlike clamping it keeps a gradient for every pixel. Convolutions followed by a norm
 layer have no bias: the norm subtracts the channel mean and would cancel it.
 
-Any H, W works: a stride-2 convolution of a side n gives ceil(n / 2), so the two upsamplings give
-4 * ceil(H / 4) >= H rows (W likewise), up to 3 too many. Those extra rows and columns lie past
-the bottom and right edges of the image -- row i of the upsampled map comes from the coarse row
-that is centred on input row 4 * floor(i / 4), just as when H is a multiple of 4 -- so they are
-cropped away before the last convolution. Interpolating to (H, W) instead would shift the content
-by up to 3 pixels towards the top left; cropping keeps every pixel where it belongs, and the last
-convolution pads at the true border as for any other size.
+Mirror symmetry. Flipping a photo left-right should flip the result, nothing else. A 3x3
+stride-2 convolution of an even side n breaks that: its outputs centre on input columns 0, 2, ...,
+n - 2, so the left edge is seen through the padding and the right edge is not, and after two of
+them the coarse grid sits 3.5 pixels inside the right border. Networks of that design (Johnson et
+al.'s, and nstlab's first networks: `symmetric=False`, kept to load their files) learned to paint a
+band along the right edge. The default down path is a 4x4 stride-2 convolution with one pixel of
+reflection padding (outputs centred between columns 2j and 2j + 1, so each input column feeds two
+outputs, evenly: no checkerboard) on sides made multiples of 4 by reflection padding split
+between the two borders; every layer is then mirror-symmetric, and only the learned weights can
+tell left from right (training flips the crops, so they barely do). The padding is cropped away
+before the last convolution, which pads at the true border as for any other size.
+
+`symmetric=False` takes any H, W as it is: a stride-2 convolution of a side n gives ceil(n / 2),
+the two upsamplings give 4 * ceil(H / 4) >= H rows, and the extra rows and columns, past the
+bottom and right edges, are cropped before the last convolution.
 """
 
 from __future__ import annotations
@@ -59,9 +67,10 @@ def _norm_layer(norm: str, channels: int, styles: int) -> nn.Module:
 class ConvNorm(nn.Module):
     """Reflection padding, convolution (no bias), norm: (B, C_in, H, W) -> (B, C_out, H/stride, W/stride)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, norm: str, styles: int):
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, norm: str, styles: int,
+                 padding: int | None = None):
         super().__init__()
-        self.padding = kernel // 2
+        self.padding = kernel // 2 if padding is None else padding
         self.conv = nn.Conv2d(in_channels, out_channels, kernel, stride, bias=False)
         self.norm = _norm_layer(norm, out_channels, styles)
 
@@ -86,9 +95,11 @@ class TransformerNet(nn.Module):
     """Johnson et al.'s style network: forward(x (B, 3, H, W) in [0, 1], style) -> same shape in [0, 1].
 
     style (norm="conditional" only): a style index, or mixing weights (N,) or (B, N); default style 0.
+    symmetric=False: the 3x3 stride-2 down path of files saved before the mirror-symmetric design.
     """
 
-    def __init__(self, norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1):
+    def __init__(self, norm: str = "instance", width: int = 32, blocks: int = 5, styles: int = 1,
+                 symmetric: bool = True):
         super().__init__()
         if norm not in NORMS:
             raise InputError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
@@ -97,10 +108,11 @@ class TransformerNet(nn.Module):
         if norm != "conditional" and styles != 1:
             raise InputError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
         self.norm, self.width, self.blocks, self.styles = norm, width, blocks, styles
-        w = width
+        self.symmetric = symmetric
+        w, (k, pad) = width, ((4, 1) if symmetric else (3, 1))
         self.down = nn.ModuleList([ConvNorm(3, w, 9, 1, norm, styles),
-                                   ConvNorm(w, 2 * w, 3, 2, norm, styles),
-                                   ConvNorm(2 * w, 4 * w, 3, 2, norm, styles)])
+                                   ConvNorm(w, 2 * w, k, 2, norm, styles, pad),
+                                   ConvNorm(2 * w, 4 * w, k, 2, norm, styles, pad)])
         self.residual = nn.ModuleList([ResidualBlock(4 * w, norm, styles) for _ in range(blocks)])
         self.up = nn.ModuleList([ConvNorm(4 * w, 2 * w, 3, 1, norm, styles),
                                  ConvNorm(2 * w, w, 3, 1, norm, styles)])
@@ -108,7 +120,8 @@ class TransformerNet(nn.Module):
 
     def config(self) -> dict:
         """The constructor arguments: `TransformerNet(**net.config())` rebuilds the architecture."""
-        return {"norm": self.norm, "width": self.width, "blocks": self.blocks, "styles": self.styles}
+        return {"norm": self.norm, "width": self.width, "blocks": self.blocks, "styles": self.styles,
+                "symmetric": self.symmetric}
 
     def forward(self, x: torch.Tensor, style=None) -> torch.Tensor:
         b, _, h, w = x.shape
@@ -120,11 +133,16 @@ class TransformerNet(nn.Module):
             raise InputError(f"style= is for norm='conditional'; this network has norm={self.norm!r}")
         else:
             weights = None
+        top = left = 0
+        if self.symmetric:  # sides to multiples of 4, the padding split between the two borders
+            (dh, dw) = (-h % 4, -w % 4)
+            top, left = dh // 2, dw // 2
+            x = F.pad(x, [left, dw - left, top, dh - top], mode="reflect")  # (B, 3, 4 ceil(H/4), 4 ceil(W/4))
         for layer in self.down:
             x = F.relu(layer(x, weights))  # (B, 4w, ceil(H/4), ceil(W/4)) at the end
         for block in self.residual:
             x = block(x, weights)
         for layer in self.up:
             x = F.relu(layer(F.interpolate(x, scale_factor=2, mode="nearest"), weights))
-        x = x[..., :h, :w]  # (B, w, 4 ceil(H/4), 4 ceil(W/4)) -> (B, w, H, W): drop what lies past the edges
+        x = x[..., top:top + h, left:left + w]  # (B, w, 4 ceil(H/4), 4 ceil(W/4)) -> (B, w, H, W)
         return torch.sigmoid(self.out(F.pad(x, [4] * 4, mode="reflect")))

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from ..device import on
 from ..errors import InputError
-from ..losses import Settings, group_parts, perceptual_loss
+from ..losses import Settings, content_loss, group_parts, perceptual_loss
 from ..samples import resolve_image
 from ..targets import content_targets, style_targets
 from ..vgg import VGGFeatures
@@ -42,6 +42,16 @@ from .johnson import TransformerNet
 FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
                                 style_layers=["relu1_2", "relu2_2", "relu3_3", "relu4_3"],
                                 content_weight=1.0, style_weight=5.0, tv_weight=10.0)
+# The painting's longest side for a Johnson/CIN network's Gram targets: the brush marks come out
+# at the size they have in the painting at this size, in the output's pixels, at any input size
+STYLE_SIZE = 256
+# A conditional network also sees mixes: this fraction of the images in a batch takes a random
+# mix of two styles, t style i + (1 - t) style j, with the same mix of their Gram matrices as
+# target, so that a mix is trained rather than left to interpolation. (It did not move where a
+# 50/50 mix lands by the relative Gram distances of benchmarks/bench_quality.py: 0.39-0.74 of the
+# way from one style to the other, before and after. A relative distance favours the painting
+# whose Gram matrices are larger, so even the exact Gram midpoint is not at 0.5 by that measure.)
+MIX_FRACTION = 0.25
 # AdaIN's style loss matches means and deviations (not Grams): the shipped decoder used weight 2
 ADAIN_STYLE_WEIGHT = 2.0
 
@@ -77,13 +87,19 @@ class PerceptualObjective(nn.Module):
     styles: one image for an instance/batch-norm network, N for a conditional one (paths, sample
     names or tensors), resized to `style_size` for their Gram targets. fit_style=k (conditional
     networks): train only style k's scale and shift, every image in style k (Dumoulin et al.).
+    mix_fraction (conditional networks): the share of images trained on a random mix of two
+    styles against the same mix of their Gram targets (MIX_FRACTION).
     """
 
     def __init__(self, model: TransformerNet, styles, extractor: VGGFeatures,
-                 settings: Settings = FEEDFORWARD_SETTINGS, *, style_size: int = 256,
-                 fit_style: int | None = None, temporal_weight: float = 0.0):
+                 settings: Settings = FEEDFORWARD_SETTINGS, *, style_size: int = STYLE_SIZE,
+                 fit_style: int | None = None, temporal_weight: float = 0.0,
+                 mix_fraction: float = MIX_FRACTION):
         super().__init__()
         self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
+        if not 0 <= mix_fraction <= 1:
+            raise InputError(f"mix_fraction must be in [0, 1], got {mix_fraction!r}")
+        self.mix_fraction = mix_fraction if model.norm == "conditional" and model.styles > 1 else 0.0
         if not isinstance(model, TransformerNet):
             raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
         self.model, self.settings = model, settings
@@ -113,7 +129,7 @@ class PerceptualObjective(nn.Module):
                 "content_layers": dict(s.content_layers), "style_layers": dict(s.style_layers),
                 "content_weight": s.content_weight, "style_weight": s.style_weight,
                 "tv_weight": s.tv_weight, "style_size": self.style_size, "fit_style": self.fit_style,
-                "temporal_weight": self.temporal_weight}
+                "mix_fraction": self.mix_fraction, "temporal_weight": self.temporal_weight}
 
     def forward(self, x):
         b, model, settings = x.shape[0], self.model, self.settings
@@ -122,9 +138,15 @@ class PerceptualObjective(nn.Module):
         if model.norm == "conditional":
             index = (torch.full((b,), self.fit_style) if self.fit_style is not None
                      else torch.randint(model.styles, (b,))).to(x.device)
-            onehot = F.one_hot(index, model.styles).float()
-            run = partial(model, style=onehot)
-            grams = {n: g[index] for n, g in grams.items()}  # (B, C, C): each image its style
+            weights = F.one_hot(index, model.styles).float()  # (B, N)
+            if self.mix_fraction and self.fit_style is None:
+                mixed = (torch.rand(b, device=x.device) < self.mix_fraction)[:, None]  # (B, 1)
+                other = (index + torch.randint(1, model.styles, (b,), device=x.device)) % model.styles
+                t = torch.rand(b, 1, device=x.device)
+                blend = t * weights + (1 - t) * F.one_hot(other, model.styles).float()
+                weights = torch.where(mixed, blend, weights)
+            run = partial(model, style=weights)
+            grams = {n: torch.einsum("bn,ncd->bcd", weights, g) for n, g in grams.items()}  # (B, C, C)
         else:
             run = model
         output = run(x)
@@ -141,18 +163,27 @@ class PerceptualObjective(nn.Module):
 
 
 class AdaINObjective(nn.Module):
-    """AdaIN's decoder loss for a batch of photos; style crops are drawn at random from folders."""
+    """AdaIN's decoder loss for a batch of photos; style crops are drawn at random from folders.
+
+    style_side: the paintings' shorter side before a crop is cut (default: the crop, a whole
+    painting squeezed into it); larger keeps their brush marks at the size they have at that
+    height, the size the decoder is then asked to paint at run time. identity_weight adds
+    ||g(f(c)) - c||^2 / ||c||^2: decoding a photo's own features must give the photo back (the
+    identity loss of Park & Lee 2019, "Arbitrary Style Transfer with Style-Attentional Networks"),
+    which teaches the decoder to invert VGG cleanly instead of painting its own patterns."""
 
     def __init__(self, model: AdaIN, styles, *, crop: int = 256, content_weight: float = 1.0,
-                 style_weight: float = ADAIN_STYLE_WEIGHT, temporal_weight: float = 0.0):
+                 style_weight: float = ADAIN_STYLE_WEIGHT, temporal_weight: float = 0.0,
+                 identity_weight: float = 0.0, style_side: int | None = None):
         super().__init__()
         if not isinstance(model, AdaIN):
             raise InputError(f"an AdaIN objective trains an AdaIN model, got {type(model).__name__}")
         self.content_weight = _check_weight("content_weight", content_weight)
         self.style_weight = _check_weight("style_weight", style_weight)
         self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
+        self.identity_weight = _check_weight("identity_weight", identity_weight)
         self.model, self.crop = model, crop
-        self.styles = RandomCrops(styles, crop)
+        self.styles = RandomCrops(styles, crop, style_side)
 
     def trainable(self) -> list[nn.Parameter]:
         return list(self.model.decoder.parameters())
@@ -160,8 +191,8 @@ class AdaINObjective(nn.Module):
     def describe(self) -> dict:
         return {"objective": "AdaIN decoder (Huang & Belongie 2017), relative losses",
                 "content_weight": self.content_weight, "style_weight": self.style_weight,
-                "style_crop": self.crop, "style_images": len(self.styles),
-                "temporal_weight": self.temporal_weight}
+                "style_crop": self.crop, "style_side": self.styles.side, "style_images": len(self.styles),
+                "identity_weight": self.identity_weight, "temporal_weight": self.temporal_weight}
 
     def forward(self, x):
         index = torch.randint(len(self.styles), (x.shape[0],)).tolist()
@@ -169,6 +200,12 @@ class AdaINObjective(nn.Module):
         content, style, output = adain_losses(self.model, x, s)
         loss = self.content_weight * content + self.style_weight * style
         parts = {"content": content.detach(), "style": style.detach()}
+        if self.identity_weight:
+            with torch.no_grad():
+                own = self.model.encode(x)  # (B, 512, h, w): AdaIN(f_c, f_c) = f_c
+            identity = content_loss(self.model.decoder(own, size=x.shape[-2:]), x)
+            loss = loss + self.identity_weight * identity
+            parts["identity"] = identity.detach()
         if self.temporal_weight:
             temporal = stability_loss(partial(self.model, style=s), x, output)
             loss = loss + self.temporal_weight * temporal

@@ -44,30 +44,30 @@ class Pretrained:
 
 MODELS: dict[str, Pretrained] = {m.name: m for m in [
     Pretrained("johnson-starry_night", "johnson-starry_night.pth",
-               "903492de08786622f4473160e7b5841811fb5fc78ba18148cc6de22dca18b9f8",
+               "b0fd210518617b2f46130130d6f07c95bf2fad6b333fe9f67623f4d6bc73556b",
                "Johnson network (instance norm), The Starry Night"),
     Pretrained("johnson-the_scream", "johnson-the_scream.pth",
-               "3a693600ac7db467f8a42bf50f8d85b7a08e4d58d5c93cba043c0d49d3107315",
+               "2bb1b2f6354957a28bb3a78109df4c663a36d500aa6104536067b6979f883012",
                "Johnson network (instance norm), The Scream"),
     Pretrained("johnson-great_wave", "johnson-great_wave.pth",
-               "87e321b16876b3fa38bea10929eec40da60c9fa13383f76dc55cd425cc1f7b46",
+               "48fece4488a7fbd699c012944f3a57cc47518ecfe8b199073fe5c2e607614d55",
                "Johnson network (instance norm), The Great Wave off Kanagawa"),
     Pretrained("cin-6styles", "cin-6styles.pth",
-               "8f272b98beaf1e90b72a96f671f2e5b7182aa49acaf42efc2c9f2b9e01e08d7c",
+               "7a17aa287f9aae748315a2ac85ac675318cbc8c06c37425b17a359f2f068dec4",
                "conditional instance norm, 6 styles: starry_night, the_scream, great_wave, udnie, "
                "kandinsky, woman_with_hat"),
     Pretrained("johnson-starry_night-stable", "johnson-starry_night-stable.pth",
-               "53599c4fdcfe30c90266ebd2907951a40eaf868d12c6f836431fbf946dcc5613",
+               "3bd69d95428f73b69e7e00fcc62c84da77624bbac2bc99d7ce95d5bf78324a6f",
                "johnson-starry_night fine-tuned for video: flickers 5x less (Wang et al. 2020)"),
     Pretrained("johnson-the_scream-stable", "johnson-the_scream-stable.pth",
-               "ca26d31473699562c678ecb0e800e06803e8977cc2f1bc3106ee2837a516aa35",
+               "c6c26e0296babb5da6c98581280e51e9849617bbef4ab712a8c71c27483a6606",
                "johnson-the_scream fine-tuned for video: flickers 3x less"),
     Pretrained("johnson-great_wave-stable", "johnson-great_wave-stable.pth",
-               "c38309dfea83b5872429e18604492f08ff84b41b05cf83ec3c42a28c5edf59ef",
+               "7012dec1e7213ae9b4e346ac8c881992741f7be410f2a2025fa0e2fc53160a18",
                "johnson-great_wave fine-tuned for video: flickers 6x less"),
     Pretrained("cin-6styles-stable", "cin-6styles-stable.pth",
-               "b9cf0b77955b5d28fea1b9fe9b0bcf79854f33fd8f00540736cd1c55e0a5d2c8",
-               "cin-6styles fine-tuned for video: flickers 3-4x less"),
+               "41420972c60fb1e4892480036a947cd21259d0f33ab048b332f73e91f22220a4",
+               "cin-6styles fine-tuned for video: flickers 4x less"),
     Pretrained("adain", "adain.pth",
                "a86b7f2e7d2720d69c21027e6f9b8ff53b0e6cb21c58c17c71051d438f5406d8",
                "AdaIN: the bundled VGG-16 to relu4_1 + decoder (int8 weights); any style image"),
@@ -153,7 +153,7 @@ def _build(data: dict):
     if broken:
         raise ValueError(f"NaN or infinite values in {', '.join(broken[:3])}")
     if data["kind"] == "transformer":
-        model = TransformerNet(**data["config"])
+        model = TransformerNet(**{"symmetric": False, **config})  # files before the key: 3x3 down path
         model.load_state_dict(state)
     else:
         bundled = config.get("encoder") == BUNDLED_ENCODER

@@ -27,7 +27,13 @@ from ..files import sha256_of
 from ..vgg import BUNDLED_SHA256, BUNDLED_VGG, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
-from .objectives import ADAIN_STYLE_WEIGHT, FEEDFORWARD_SETTINGS, AdaINObjective, PerceptualObjective
+from .objectives import (
+    ADAIN_STYLE_WEIGHT,
+    FEEDFORWARD_SETTINGS,
+    STYLE_SIZE,
+    AdaINObjective,
+    PerceptualObjective,
+)
 from .pretrained import load_model, save_model
 from .train import TrainConfig, train
 
@@ -49,21 +55,30 @@ def recipe_for(kind: str, device) -> dict:
 def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
                   crop: int = 256, content_weight: float | None = None, style_weight: float | None = None,
                   tv_weight: float | None = None, temporal_weight: float = 0.0,
+                  style_size: int | None = None, identity_weight: float | None = None,
                   start: torch.nn.Module | None = None) -> torch.nn.Module:
     """A network of `kind` inside its training objective (objective.model is the network): a
-    fresh one, or `start` (a loaded model of that kind, to fine-tune; width and norm are its own)."""
+    fresh one, or `start` (a loaded model of that kind, to fine-tune; width and norm are its own).
+    style_size sets the size of the brush marks in the output's pixels: the painting's longest side
+    for a johnson/cin network's Gram targets (default STYLE_SIZE); for adain the paintings' shorter
+    side before a crop is cut (default: the crop). identity_weight: adain only (AdaINObjective)."""
     given = {k: v for k, v in (("content_weight", content_weight), ("style_weight", style_weight),
                                ("tv_weight", tv_weight)) if v is not None}
     if kind not in KINDS:
         raise InputError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     if start is not None:
         _check_start(kind, start, len(styles))
+    if style_size is not None and not (isinstance(style_size, int) and style_size >= 16):
+        raise InputError(f"style_size must be a whole number of pixels >= 16, got {style_size!r}")
     if kind == "adain":
         if "tv_weight" in given:
             raise InputError("adain's objective has no TV term: drop --tv-weight")
         model = start or AdaIN(copy.deepcopy(extractor), Decoder(width=1.0 if width is None else width))
         return AdaINObjective(model, styles, crop=crop, temporal_weight=temporal_weight,  # owns its encoder
+                              style_side=style_size, identity_weight=identity_weight or 0.0,
                               **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
+    if identity_weight is not None:
+        raise InputError(f"--identity-weight is for adain; a {kind} network has no VGG decoder to train")
     if kind == "johnson" and len(styles) != 1:
         raise InputError("johnson learns one style: give one --style (use cin for several)")
     if width is not None and not float(width).is_integer():
@@ -72,7 +87,7 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
     model = start or TransformerNet(norm="conditional" if kind == "cin" else norm, width=width,
                                     styles=len(styles) if kind == "cin" else 1)
     return PerceptualObjective(model, styles, extractor, FEEDFORWARD_SETTINGS.replace(**given),
-                               temporal_weight=temporal_weight)
+                               temporal_weight=temporal_weight, style_size=style_size or STYLE_SIZE)
 
 
 def _check_start(kind: str, model: torch.nn.Module, styles: int) -> None:
