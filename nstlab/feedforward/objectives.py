@@ -47,10 +47,10 @@ FEEDFORWARD_SETTINGS = Settings(content_layers=["relu2_2"],
 STYLE_SIZE = 256
 # A conditional network also sees mixes: this fraction of the images in a batch takes a random
 # mix of two styles, t style i + (1 - t) style j, with the same mix of their Gram matrices as
-# target, so that a mix is trained rather than left to interpolation. (It did not move where a
-# 50/50 mix lands by the relative Gram distances of benchmarks/bench_quality.py: 0.39-0.74 of the
-# way from one style to the other, before and after. A relative distance favours the painting
-# whose Gram matrices are larger, so even the exact Gram midpoint is not at 0.5 by that measure.)
+# target, so that a mix is trained rather than left to interpolation. (It did not bring a 50/50
+# mix to the middle by the relative Gram distances of benchmarks/bench_quality.py: 0.24-0.74 of the
+# way from one style to the other, against 0.39-0.71 without it. A relative distance favours the
+# painting whose Gram matrices are larger, so even the exact Gram midpoint is off 0.5 by it.)
 MIX_FRACTION = 0.25
 # AdaIN's style loss matches means and deviations (not Grams): the shipped decoder used weight 2
 ADAIN_STYLE_WEIGHT = 2.0
