@@ -109,10 +109,10 @@ class TransformerNet(nn.Module):
             raise InputError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
         self.norm, self.width, self.blocks, self.styles = norm, width, blocks, styles
         self.symmetric = symmetric
-        w, (k, pad) = width, ((4, 1) if symmetric else (3, 1))
+        w, k = width, 4 if symmetric else 3  # either way one pixel of padding: side n -> n / 2
         self.down = nn.ModuleList([ConvNorm(3, w, 9, 1, norm, styles),
-                                   ConvNorm(w, 2 * w, k, 2, norm, styles, pad),
-                                   ConvNorm(2 * w, 4 * w, k, 2, norm, styles, pad)])
+                                   ConvNorm(w, 2 * w, k, 2, norm, styles, padding=1),
+                                   ConvNorm(2 * w, 4 * w, k, 2, norm, styles, padding=1)])
         self.residual = nn.ModuleList([ResidualBlock(4 * w, norm, styles) for _ in range(blocks)])
         self.up = nn.ModuleList([ConvNorm(4 * w, 2 * w, 3, 1, norm, styles),
                                  ConvNorm(2 * w, w, 3, 1, norm, styles)])
