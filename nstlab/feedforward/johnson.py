@@ -109,7 +109,7 @@ class TransformerNet(nn.Module):
             raise InputError(f"a {norm}-norm network has one style; several styles need norm='conditional'")
         self.norm, self.width, self.blocks, self.styles = norm, width, blocks, styles
         self.symmetric = symmetric
-        w, k = width, 4 if symmetric else 3  # either way one pixel of padding: side n -> n / 2
+        w, k = width, 4 if symmetric else 3  # either way one pixel of padding: even sides halve
         self.down = nn.ModuleList([ConvNorm(3, w, 9, 1, norm, styles),
                                    ConvNorm(w, 2 * w, k, 2, norm, styles, padding=1),
                                    ConvNorm(2 * w, 4 * w, k, 2, norm, styles, padding=1)])
