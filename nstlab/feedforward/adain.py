@@ -178,17 +178,19 @@ class AdaIN(nn.Module):
 
 
 def adain_losses(model: AdaIN, content: torch.Tensor, style: torch.Tensor,
-                 layers: Sequence[str] = STYLE_LAYERS) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                 layers: Sequence[str] = STYLE_LAYERS, *,
+                 f_c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Training losses for the decoder -> (content_loss, style_loss, output (B, 3, H, W)).
 
     content (B, 3, H, W), style (1 or B, 3, H', W'): t = AdaIN(f_c, f_s) at relu4_1 (alpha 1),
     output = decoder(t). Relative losses per image, averaged over the batch (module docstring).
+    f_c: model.encode(content) where the caller has it already.
     """
     layers = model.encoder.check_layers(layers)
     if not layers:
         raise InputError("adain_losses needs at least one style layer")
     with torch.no_grad():  # targets: nothing to learn in the encoder
-        f_c = model.encode(content)
+        f_c = model.encode(content) if f_c is None else f_c
         f_s = model.encoder(style, {*layers, LAYER})
         t = adain(f_c, f_s[LAYER])  # (B, 512, h, w)
     output = model.decoder(t, size=content.shape[-2:])

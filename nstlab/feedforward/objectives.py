@@ -197,12 +197,12 @@ class AdaINObjective(nn.Module):
     def forward(self, x):
         index = torch.randint(len(self.styles), (x.shape[0],)).tolist()
         s = torch.stack([self.styles[i] for i in index]).to(x.device)
-        content, style, output = adain_losses(self.model, x, s)
+        with torch.no_grad():
+            own = self.model.encode(x)  # (B, 512, h, w), once for both terms
+        content, style, output = adain_losses(self.model, x, s, f_c=own)
         loss = self.content_weight * content + self.style_weight * style
         parts = {"content": content.detach(), "style": style.detach()}
-        if self.identity_weight:
-            with torch.no_grad():
-                own = self.model.encode(x)  # (B, 512, h, w): AdaIN(f_c, f_c) = f_c
+        if self.identity_weight:  # AdaIN(f_c, f_c) = f_c: the decoder must give the photo back
             identity = content_loss(self.model.decoder(own, size=x.shape[-2:]), x)
             loss = loss + self.identity_weight * identity
             parts["identity"] = identity.detach()
