@@ -6,12 +6,14 @@ puts every control back; a saved image is a whole step, never one half-way throu
 
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import torch
-from test_widgets import Slow, studio, until, upload
+from test_widgets import Slow, stop_studios, studio, until, upload  # noqa: F401 (stop_studios: autouse)
 
 from nstlab.samples import stripes
 
@@ -112,6 +114,27 @@ def test_a_valid_choice_clears_an_old_error(random_vgg):
     assert "not an image" in s.status.value
     s.style_picker.value = "the_scream"
     assert "not an image" not in s.status.value and "ready" in s.status.value
+
+
+def test_a_script_that_ends_mid_run_exits_cleanly():
+    """The interpreter exits while a run is going: the run stops, the process exits 0 (a worker still
+    inside torch at finalization would abort it with "terminate called without an active exception")."""
+    script = (
+        "import time\n"
+        "from nstlab.losses import Settings\n"
+        "from nstlab.notebook.studio import Studio\n"
+        "from nstlab.samples import checkerboard, stripes\n"
+        "from nstlab.vgg import VGGFeatures\n"
+        "s = Studio(checkerboard(32, 4), stripes(32, 6), VGGFeatures(), size=32, steps=10**6,\n"
+        "           settings=Settings(content_layers=['relu2_2']), device='cpu')\n"
+        "s.run()\n"
+        "while s._latest is None or s._latest.step < 3:\n"
+        "    time.sleep(0.01)\n"
+        "print('left at step', s._latest.step)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "left at step" in done.stdout, done.stderr
+    assert "terminate" not in done.stderr
 
 
 def _png(image) -> bytes:

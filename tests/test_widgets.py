@@ -50,10 +50,25 @@ def upload(name, data):
              "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
 
 
+STUDIOS: list[Studio] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_studios():
+    """A test that fails mid-run still stops its studio: no run outlives its test (a thread still in
+    torch when the interpreter exits aborts it)."""
+    yield
+    while STUDIOS:
+        s = STUDIOS.pop()
+        s.stop()
+        s.wait(30)
+
+
 def studio(vgg, **kw):
     options = dict(size=32, steps=400, settings=Settings(content_layers=["relu2_2"]), device="cpu", fps=50)
     options.update(kw)
-    return Studio(checkerboard(32, 4), stripes(32, 6), vgg, **options)
+    STUDIOS.append(Studio(checkerboard(32, 4), stripes(32, 6), vgg, **options))
+    return STUDIOS[-1]
 
 
 def test_feature_explorer_follows_layer_and_channel(random_vgg):

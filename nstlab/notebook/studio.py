@@ -16,14 +16,19 @@ on their own thread while a cell runs, and between cells the kernel is idle anyw
   Reset and live changes take one lock, so a Reset between "is it running?" and "act" cannot
   slip in. Interrupting `wait()` stops the run. The step image is copied in the worker, between
   steps, so Save never catches an image half-way through an update.
+- The worker is a daemon thread (a run never keeps the kernel from exiting), and an exit handler
+  stops every run still going and waits for its step to end: a thread still inside torch when the
+  interpreter finalizes aborts the process ("terminate called without an active exception").
 Adam is the default live optimizer: L-BFGS restarts its history at every change of the weights.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import math
 import threading
+import weakref
 from pathlib import Path
 
 import ipywidgets as W
@@ -42,6 +47,14 @@ from .preview import LivePreview, png
 CONTENT_CHOICES = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
 BATCH_SECONDS = 0.25  # changes that arrive within this time reach the engine as one (one restart)
 STYLE_CHOICES = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+_RUNNING: weakref.WeakSet[Studio] = weakref.WeakSet()  # studios that started a worker
+
+
+@atexit.register
+def _stop_runs_at_exit() -> None:
+    for studio in list(_RUNNING):
+        studio.stop()
+        studio.wait(10)
 
 
 class Studio(W.VBox):
@@ -163,6 +176,7 @@ class Studio(W.VBox):
             worker = threading.Thread(target=self._work, args=(self.transfer, self._done), kwargs=options,
                                       name="nstlab-studio", daemon=True)
             worker.start()
+            _RUNNING.add(self)
             self._set_status(self._progress_text("running"))
             self._sync_buttons()
         if wait:
@@ -307,16 +321,12 @@ class Studio(W.VBox):
             self._batch = None
             if not self._active:
                 return
-            settings = self.settings
             try:
-                self.transfer.update(settings)
+                self.transfer.update(self.settings)
             except NstlabError as err:
                 self._set_status(f"not applied: {err}", error=True)
                 return
-            text = self._progress_text("paused" if self.transfer.paused else "running")
-            if not settings.active_style_layers():
-                text += " · no style layer is on: this reconstructs the photo"
-            self._set_status(text)
+            self._set_status(self._progress_text("paused" if self.transfer.paused else "running"))
 
     def _show_content(self) -> None:
         """The preview shows the content until a run starts; a valid choice clears an old error."""
@@ -332,14 +342,18 @@ class Studio(W.VBox):
 
     def _progress_text(self, state: str) -> str:
         """"running · step 12/200 · loss 3.2 · content weight 1 (relu4_2) · style weight 1e+03
-        (relu1_1 ...) · TV weight 1", the settings in force (a live change shows at once)."""
+        (relu1_1 ...) · TV weight 1", the settings in force (a live change shows at once, and stays
+        on every later frame)."""
         step, transfer = self._latest, self.transfer
         s = transfer.settings if transfer is not None else self.settings
         where = f"step {step.step}/{step.total} · loss {step.loss:.4g}" if step else "step 0"
         content = " ".join(s.content_layers) or "no layer"
         style = " ".join(s.style_layers) or "no layer"
-        return (f"{state} · {where} · content weight {s.content_weight:.3g} ({content}) · "
+        text = (f"{state} · {where} · content weight {s.content_weight:.3g} ({content}) · "
                 f"style weight {s.style_weight:.3g} ({style}) · TV weight {s.tv_weight:.3g}")
+        if not s.active_style_layers():
+            text += " · no style layer is on: this reconstructs the photo"
+        return text
 
     def _set_status(self, text: str, error: bool = False) -> None:
         self.live.say(text, error)
