@@ -121,10 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--content-layers", nargs="+", type=_layers, metavar="LAYER[:W]", default=None,
                    help=f"space- or comma-separated (default: {','.join(DEFAULT_CONTENT_LAYERS)})")
     s.add_argument("--style-layers", nargs="+", type=_layers, metavar="LAYER[:W]", default=None,
-                   help=f"space- or comma-separated (default: {','.join(DEFAULT_STYLE_LAYERS)})")
-    s.add_argument("--content-weight", type=_number, default=defaults.content_weight, help="alpha")
-    s.add_argument("--style-weight", type=_number, default=defaults.style_weight, help="beta")
-    s.add_argument("--tv-weight", type=_number, default=defaults.tv_weight, help="total variation")
+                   help="space- or comma-separated (default: " + ",".join(
+                       f"{n}:{w:g}" if w != 1 else n for n, w in DEFAULT_STYLE_LAYERS.items()) + ")")
+    s.add_argument("--content-weight", type=_number, default=defaults.content_weight,
+                   help=f"alpha (default {defaults.content_weight:g})")
+    s.add_argument("--style-weight", type=_number, default=defaults.style_weight,
+                   help=f"beta (default {defaults.style_weight:g})")
+    s.add_argument("--tv-weight", type=_number, default=defaults.tv_weight,
+                   help=f"total variation (default {defaults.tv_weight:g})")
     s.add_argument("--style-scale", type=_number, default=1.0, help="style image size relative to the output")
     s.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
     s.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,

@@ -52,7 +52,8 @@ def test_settings_change_between_steps(random_vgg):
 
     seen = []
     transfer.run(6, 32, callback=lambda s: (seen.append(s), callback(s)), progress=False)
-    assert [s.settings.style_weight for s in seen] == [30, 30, 0, 0, 50, 50]
+    default = Settings().style_weight
+    assert [s.settings.style_weight for s in seen] == [default, default, 0, 0, 50, 50]
     assert not any(k.startswith("style") for k in seen[2].losses)
     assert "style:relu4_1" in seen[4].losses
     # only the newly switched-on layer gets its target computed

@@ -119,7 +119,7 @@ def test_settings_are_immutable_and_validated():
     assert dict(s.style_layers) == {"relu1_1": 1.0, "relu2_1": 1.0}
     with pytest.raises(TypeError):
         s.style_layers["relu3_1"] = 1.0
-    assert s.replace(style_weight=2).style_weight == 2.0 and s.style_weight == 30.0
+    assert s.replace(style_weight=2).style_weight == 2.0 and s.style_weight == 10.0
     with pytest.raises(ValueError, match="style_weight"):
         Settings(style_weight=-1)
     with pytest.raises(ValueError, match="relu1_1"):

@@ -62,7 +62,7 @@ def test_reset_puts_back_every_control(random_vgg):
     assert (s.size.value, s.steps.value, s.optimizer.value, s.init.value) == (32, 3, "adam", "content")
     assert s.content_picker.value == "(uploaded)" and torch.equal(s.image("content"), initial_content)
     assert torch.equal(s.image("style"), stripes(32, 6))
-    assert s.style_weight.value == 30 and s.style_layers["relu1_1"].value
+    assert s.style_weight.value == 10 and s.style_layers["relu1_1"].value
     assert s.result is None and s.transfer is None and "reset" in s.status.value
 
 

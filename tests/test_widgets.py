@@ -101,7 +101,7 @@ def test_run_returns_at_once_and_picks_up_a_slider_move(random_vgg):
     s.run()
     assert s.running  # returned while the worker goes on
     until(lambda: s._latest is not None and s._latest.step >= 3)
-    assert s._latest.settings.style_weight == 30
+    assert s._latest.settings.style_weight == 10  # the default
     s.style_weight.value = 1000.0  # what the slider does in the browser
     until(lambda: s._latest.settings.style_weight == 1000.0)  # a step later (after BATCH_SECONDS)
     s.style_layers["relu1_1"].value = False  # a layer switched off acts too
@@ -147,7 +147,7 @@ def test_run_to_the_end_then_save_and_reset(random_vgg, tmp_path):
     assert (tmp_path / "out.png").is_file() and "saved" in s.status.value
     s.style_weight.value, s.style_layers["relu5_1"].value = 3.0, False
     s.buttons["reset"].click()
-    assert s.style_weight.value == 30 and s.style_layers["relu5_1"].value and s.result is None
+    assert s.style_weight.value == 10 and s.style_layers["relu5_1"].value and s.result is None
     assert s.settings == Settings(content_layers=["relu2_2"])
 
 
@@ -263,7 +263,7 @@ def test_style_mixer_names_the_styles_it_was_not_told_about():
 
 def test_sliders_read_their_values_and_changes_that_come_together_restart_once(random_vgg):
     s = studio(Slow(random_vgg))
-    assert s.style_weight.label == "30" and s.tv_weight.label == "10" and "0" in s.tv_weight.options[0]
+    assert s.style_weight.label == "10" and s.tv_weight.label == "10" and "0" in s.tv_weight.options[0]
     s.run()
     until(lambda: s._latest is not None)
     updates = []
