@@ -40,9 +40,9 @@ EPS = 1e-12
 
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 # The defaults keep the photo readable under any painting: relu5_1 at a quarter and style weight 10
-# (not 1 and 30) halve the content distance (0.53x -> 0.30x the painting's own, VGG-16 judge, 256 px,
-# 12 photo x painting pairs, two of them abstract) while the style distance stays 5x below a
-# feedforward network's (benchmarks/bench_quality.py).
+# (not 1 and 30) bring the content distance from 0.47-0.67x to 0.36-0.48x the painting's own on
+# held-out photos x 7 paintings, two of them abstract, while the style stays closer than any
+# feedforward network's (README, "One set of default weights"; benchmarks/bench_quality.py).
 DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 0.25}
 
 
