@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flow-guided blending strength in [0, 1) (default: 0.5 with --model, 0 otherwise)")
     v.add_argument("--morph", action="store_true",
                    help="--model cin/adain with several styles: go from each to the next over the clip")
-    v.add_argument("--temporal-weight", type=_number, default=1000.0, help="optimization: the temporal loss")
+    v.add_argument("--temporal-weight", type=_number, default=333.0,
+                   help="optimization: the temporal loss (default 333)")
     v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
                    help="optimization: frames back the temporal loss looks at, e.g. 1 2 4")
     v.add_argument("--loop", action="store_true",

@@ -1,21 +1,21 @@
 """Stylizing a clip: the same two calls as for an image, frame by frame, made consistent in time.
 
     apply_video(model, frames, style=..., stabilize=0.5)          any trained network (apply)
-    stylize_video(frames, style, steps=..., temporal_weight=1000) Gatys optimization (stylize)
+    stylize_video(frames, style, steps=..., temporal_weight=333) Gatys optimization (stylize)
 
 `apply_video` runs the network on each frame, then (stabilize > 0) the flow-guided stabilizer.
 With several styles and `morph=True` the style moves from the first to the last over the clip
 (a conditional network's or AdaIN's mix weights, changing a little every frame).
 
-`stylize_video` is Ruder, Dosovitskiy & Brox (2016, "Artistic style transfer for videos"): frame
-t starts from the previous result warped along the flow (the content frame where the flow is
-not reliable) and adds a temporal loss, the mean squared difference to that warped result over
-the reliable pixels, weighted by `temporal_weight` beside nstlab's relative content and style
-losses (Ruder's value in their units does not carry over: 1000 here, where 3000 makes L-BFGS
-stall). `long_term=(1, 2, 4)` compares with frames 1, 2 and 4 back, each on the pixels the
-nearer ones do not cover (Ruder's long-term loss: a region hidden for a frame or two comes back
-as it was). `loop=True` runs a second pass in which the first frame follows the last, for clips
-that play in a loop (GIFs). The style Gram matrices are computed once for the whole clip.
+`stylize_video` is Ruder, Dosovitskiy & Brox (2016, "Artistic style transfer for videos"): frame t
+starts from the previous result warped along the flow (the content frame where the flow is not
+reliable) and adds a temporal loss, the mean squared difference to that warped result over the
+reliable pixels, weighted by `temporal_weight` beside nstlab's relative content and style losses
+(Ruder's value in their units does not carry over: 333 here, beside the default style weight 10;
+1000 makes L-BFGS stall). `long_term=(1, 2, 4)` compares with frames 1, 2 and 4 back, each on the
+pixels the nearer ones do not cover (Ruder's long-term loss: a region hidden for a frame or two
+comes back as it was). `loop=True` runs a second pass in which the first frame follows the last, for
+clips that play in a loop (GIFs). The style Gram matrices are computed once for the whole clip.
 
 Both take frames (T, 3, H, W) or a video path (`read_video`), show a progress bar over the
 frames, and return a `VideoResult`. `work=FOLDER` keeps every finished frame there as a PNG: a
@@ -111,7 +111,7 @@ def morph_weights(styles: int, t: int, frames: int) -> list[float]:
 
 
 def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = None,
-                  temporal_weight: float = 1000.0, long_term=(1,), loop: bool = False,
+                  temporal_weight: float = 333.0, long_term=(1,), loop: bool = False,
                   stabilize: float = 0.0, settings: Settings | None = None, extractor=None,
                   size: int | None = None, fps: float | None = None, optimizer: str = "lbfgs",
                   work=None, flow_method: str = "dis", device=None, progress: bool = True,
