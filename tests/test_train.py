@@ -102,6 +102,8 @@ def test_conditional_net_trains_on_mixes_with_mixed_gram_targets(random_vgg):
     assert perceptual(model, [noise(32)] * 3, random_vgg, mix_fraction=0.0).mix_fraction == 0.0
     with pytest.raises(InputError, match="mix_fraction"):
         perceptual(model, [noise(32)] * 3, random_vgg, mix_fraction=1.5)
+    with pytest.raises(InputError, match="trains a TransformerNet"):  # checked before its norm is read
+        perceptual(torch.nn.Linear(1, 1), [noise(32)], random_vgg)
 
 
 def test_adain_identity_loss_asks_the_decoder_for_the_photo(photos, random_vgg):

@@ -97,11 +97,11 @@ class PerceptualObjective(nn.Module):
                  mix_fraction: float = MIX_FRACTION):
         super().__init__()
         self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
+        if not isinstance(model, TransformerNet):
+            raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
         if not 0 <= mix_fraction <= 1:
             raise InputError(f"mix_fraction must be in [0, 1], got {mix_fraction!r}")
         self.mix_fraction = mix_fraction if model.norm == "conditional" and model.styles > 1 else 0.0
-        if not isinstance(model, TransformerNet):
-            raise InputError(f"a perceptual objective trains a TransformerNet, got {type(model).__name__}")
         self.model, self.settings = model, settings
         self.__dict__["extractor"] = extractor  # not a submodule: .to() must not move a shared VGG
         self.style_size, self.fit_style = style_size, fit_style
