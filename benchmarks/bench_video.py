@@ -21,6 +21,7 @@ import torch
 
 import nstlab
 from nstlab.feedforward import load_model
+from nstlab.losses import DEFAULT_TEMPORAL_WEIGHT
 from nstlab.video import (
     apply_video,
     read_video,
@@ -64,7 +65,8 @@ def main() -> int:
                 runs[name] = partial(apply_video, model, style=style, stabilize=s, precision=args.precision,
                                      progress=False)
         if not args.no_optimization and index == 0:
-            for weight, back in ((0.0, (1,)), (333.0, (1,)), (333.0, (1, 2, 4))):
+            tied = DEFAULT_TEMPORAL_WEIGHT
+            for weight, back in ((0.0, (1,)), (tied, (1,)), (tied, (1, 2, 4))):
                 kind = f"temporal {weight:g}" if weight else "independent"
                 kind += f", long-term {'-'.join(map(str, back))}" if len(back) > 1 else ""
                 runs[f"gatys {args.steps} steps, {kind}"] = partial(

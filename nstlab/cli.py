@@ -37,7 +37,7 @@ from .feedforward import MODELS, TrainConfig, apply, load_model
 from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
 from .files import sha256_of
 from .gatys import INITS, OPTIMIZERS, stylize
-from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, Settings
+from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, DEFAULT_TEMPORAL_WEIGHT, Settings
 from .samples import SAMPLES, download_sample, is_original, sample_path
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
 
@@ -237,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flow-guided blending strength in [0, 1) (default: 0.5 with --model, 0 otherwise)")
     v.add_argument("--morph", action="store_true",
                    help="--model cin/adain with several styles: go from each to the next over the clip")
-    v.add_argument("--temporal-weight", type=_number, default=333.0,
-                   help="optimization: the temporal loss (default 333)")
+    v.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
+                   help=f"optimization: the temporal loss (default {DEFAULT_TEMPORAL_WEIGHT:g})")
     v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
                    help="optimization: frames back the temporal loss looks at, e.g. 1 2 4")
     v.add_argument("--loop", action="store_true",

@@ -44,6 +44,9 @@ DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
 # held-out photos x 7 paintings, two of them abstract, while the style stays closer than any
 # feedforward network's (README, "One set of default weights"; benchmarks/bench_quality.py).
 DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 0.25}
+# Video optimization's temporal loss beside the default style weight (video.stylize_video): 3.0x
+# less flicker on a zoom; a weight three times larger makes L-BFGS stall, with no gain
+DEFAULT_TEMPORAL_WEIGHT = 333.0
 
 
 def gram_matrix(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

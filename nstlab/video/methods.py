@@ -39,7 +39,7 @@ from ..feedforward import apply, load_model
 from ..files import atomic
 from ..gatys import StyleTransfer
 from ..images import load_image, resize, save_image
-from ..losses import Settings
+from ..losses import DEFAULT_TEMPORAL_WEIGHT, Settings
 from ..mixing import as_list
 from ..warping import warp
 from .flow import clip_flows, estimate_flow, reliable
@@ -111,7 +111,7 @@ def morph_weights(styles: int, t: int, frames: int) -> list[float]:
 
 
 def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = None,
-                  temporal_weight: float = 333.0, long_term=(1,), loop: bool = False,
+                  temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT, long_term=(1,), loop: bool = False,
                   stabilize: float = 0.0, settings: Settings | None = None, extractor=None,
                   size: int | None = None, fps: float | None = None, optimizer: str = "lbfgs",
                   work=None, flow_method: str = "dis", device=None, progress: bool = True,
