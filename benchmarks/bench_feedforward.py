@@ -56,8 +56,8 @@ def main():
         nets = {"johnson, width 32 (paper)": TransformerNet(),
                 "johnson, width 16 (shipped)": TransformerNet(width=16),
                 "cin, width 16, 6 styles (shipped)": TransformerNet(norm="conditional", width=16, styles=6),
-                "adain, decoder 1.0 (paper)": AdaIN(vgg, Decoder()),
-                "adain, decoder 0.5 (shipped)": AdaIN(vgg, Decoder(width=0.5))}
+                "adain, decoder 1.0 (paper, shipped)": AdaIN(vgg, Decoder()),
+                "adain, decoder 0.5 (laptop recipe)": AdaIN(vgg, Decoder(width=0.5))}
         for name, net in nets.items():
             net = net.to(device).eval()
             for size in sizes:

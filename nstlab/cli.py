@@ -174,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch", type=int, default=train_defaults.batch, help="photos per step")
     t.add_argument("--crop", type=int, default=None, help="training crop size in pixels (default: by device)")
     t.add_argument("--lr", type=_number, default=train_defaults.lr, help="Adam's learning rate")
+    t.add_argument("--workers", type=int, default=None,
+                   help="processes that load and crop the images beside the training one (default: by "
+                        "device, " + ", ".join(f"{d} {r['workers']}" for d, r in RECIPES.items()) + ")")
     t.add_argument("--content-weight", type=_number, default=None)
     t.add_argument("--style-weight", type=_number, default=None)
     t.add_argument("--tv-weight", type=_number, default=None)
@@ -340,7 +343,7 @@ def _train(args) -> int:
     recipe = recipe_for(args.kind, device)
     chosen = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in recipe.items()}
     config = TrainConfig(steps=chosen["steps"], batch=args.batch, crop=chosen["crop"], lr=args.lr,
-                         seed=args.seed)
+                         seed=args.seed, workers=chosen["workers"])
     announce = not args.quiet and os.environ.get("RANK", "0") == "0"
     if announce and any(getattr(args, k) is None for k in recipe):
         print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())

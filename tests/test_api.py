@@ -143,5 +143,6 @@ def test_float16_on_the_cpu_is_refused(random_vgg):
 def test_training_recipes_fit_the_device():
     from nstlab.feedforward.recipes import recipe_for
 
-    assert recipe_for("johnson", "cpu") == {"steps": 700, "crop": 128, "width": 16}
+    assert recipe_for("johnson", "cpu") == {"steps": 700, "crop": 128, "workers": 0, "width": 16}
     assert recipe_for("adain", "cpu")["width"] == 0.5 and recipe_for("johnson", "cuda")["crop"] == 256
+    assert recipe_for("adain", "cuda")["workers"] > 0  # a GPU outruns one core decoding images

@@ -131,6 +131,18 @@ def test_adain_decoder_trains(photos, random_vgg):
         AdaINObjective(model, [photos], style_weight=-1)
 
 
+def test_worker_processes_load_photos_and_style_crops(photos, random_vgg):
+    model = AdaIN(random_vgg, Decoder(width=0.25))
+    objective = AdaINObjective(model, [photos], crop=32, workers=1)
+    history = train(objective, photos, config(steps=3, workers=1), progress=False)
+    assert len(history) == 3 and all(h["style"] > 0 for h in history)
+    crops = objective.style_batch(4, "cpu")  # from the worker started by the first step
+    assert crops.shape == (4, 3, 32, 32) and crops.std() > 0
+    assert objective.style_batch(2, "cpu").shape == (2, 3, 32, 32)  # another batch size: a new loader
+    with pytest.raises(InputError, match="workers"):
+        config(workers=-1)
+
+
 class _ToGrey(torch.nn.Module):
     """An objective for a model the loop has never heard of: make every pixel 0.5."""
 

@@ -52,3 +52,9 @@ class RandomCrops(Dataset):
         left = torch.randint(0, w - self.crop + 1, ()).item()
         crop = image[0, :, top:top + self.crop, left:left + self.crop]
         return crop.flip(-1) if torch.rand(()) < 0.5 else crop
+
+
+def loading(workers: int, device: torch.device) -> dict:
+    """DataLoader settings: `workers` processes decode and crop images while the device trains (a
+    GPU otherwise waits on one CPU core), into page-locked memory when the device is a GPU."""
+    return {"num_workers": workers, "persistent_workers": workers > 0, "pin_memory": device.type == "cuda"}

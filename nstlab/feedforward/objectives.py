@@ -23,6 +23,7 @@ from functools import partial
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, RandomSampler
 
 from ..device import on
 from ..errors import InputError
@@ -33,7 +34,7 @@ from ..vgg import VGGFeatures
 from ..warping import inside, random_flow, warp
 from .adain import AdaIN, adain_losses
 from .cin import style_parameters
-from .data import RandomCrops
+from .data import RandomCrops, loading
 from .johnson import TransformerNet
 
 # Johnson et al.'s layers: content where detail is still sharp, style over four blocks. A network
@@ -170,11 +171,12 @@ class AdaINObjective(nn.Module):
     height, the size the decoder is then asked to paint at run time. identity_weight adds
     ||g(f(c)) - c||^2 / ||c||^2: decoding a photo's own features must give the photo back (the
     identity loss of Park & Lee 2019, "Arbitrary Style Transfer with Style-Attentional Networks"),
-    which teaches the decoder to invert VGG cleanly instead of painting its own patterns."""
+    which teaches the decoder to invert VGG cleanly instead of painting its own patterns.
+    workers: processes that load the style crops (as TrainConfig.workers does the photos)."""
 
     def __init__(self, model: AdaIN, styles, *, crop: int = 256, content_weight: float = 1.0,
                  style_weight: float = ADAIN_STYLE_WEIGHT, temporal_weight: float = 0.0,
-                 identity_weight: float = 0.0, style_side: int | None = None):
+                 identity_weight: float = 0.0, style_side: int | None = None, workers: int = 0):
         super().__init__()
         if not isinstance(model, AdaIN):
             raise InputError(f"an AdaIN objective trains an AdaIN model, got {type(model).__name__}")
@@ -182,8 +184,9 @@ class AdaINObjective(nn.Module):
         self.style_weight = _check_weight("style_weight", style_weight)
         self.temporal_weight = _check_weight("temporal_weight", temporal_weight)
         self.identity_weight = _check_weight("identity_weight", identity_weight)
-        self.model, self.crop = model, crop
+        self.model, self.crop, self.workers = model, crop, workers
         self.styles = RandomCrops(styles, crop, style_side)
+        self._batches = None  # (batch size, an endless iterator of style crops), made on first use
 
     def trainable(self) -> list[nn.Parameter]:
         return list(self.model.decoder.parameters())
@@ -194,9 +197,17 @@ class AdaINObjective(nn.Module):
                 "style_crop": self.crop, "style_side": self.styles.side, "style_images": len(self.styles),
                 "identity_weight": self.identity_weight, "temporal_weight": self.temporal_weight}
 
+    def style_batch(self, n: int, device) -> torch.Tensor:
+        """n style crops (n, 3, crop, crop) drawn at random, with replacement, on `device`."""
+        if self._batches is None or self._batches[0] != n:
+            every = RandomSampler(self.styles, replacement=True, num_samples=10**9)
+            loader = DataLoader(self.styles, batch_size=n, sampler=every,
+                                **loading(self.workers, torch.device(device)))
+            self._batches = (n, iter(loader))
+        return next(self._batches[1]).to(device, non_blocking=True)
+
     def forward(self, x):
-        index = torch.randint(len(self.styles), (x.shape[0],)).tolist()
-        s = torch.stack([self.styles[i] for i in index]).to(x.device)
+        s = self.style_batch(x.shape[0], x.device)
         with torch.no_grad():
             own = self.model.encode(x)  # (B, 512, h, w), once for both terms
         content, style, output = adain_losses(self.model, x, s, f_c=own)

@@ -69,7 +69,7 @@ MODELS: dict[str, Pretrained] = {m.name: m for m in [
                "41420972c60fb1e4892480036a947cd21259d0f33ab048b332f73e91f22220a4",
                "cin-6styles fine-tuned for video: flickers 4x less"),
     Pretrained("adain", "adain.pth",
-               "a86b7f2e7d2720d69c21027e6f9b8ff53b0e6cb21c58c17c71051d438f5406d8",
+               "e5da28636225ead66a58615a5149a291155d4aeac322cc9f1de7a099d6064aa5",
                "AdaIN: the bundled VGG-16 to relu4_1 + decoder (int8 weights); any style image"),
 ]}
 

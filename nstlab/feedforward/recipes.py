@@ -41,27 +41,31 @@ KINDS = ("johnson", "cin", "adain")
 # What a run costs. "laptop" (a CPU or Apple's MPS): the size of the shipped Johnson networks
 # (minutes; CIN and AdaIN were trained longer, see their cards); "cuda": the papers' size (hours on
 # a CPU, minutes to an hour on a GPU). Width: channels of a Johnson/CIN network's first layer, or
-# the AdaIN decoder's width factor.
-RECIPES = {"laptop": {"steps": 700, "crop": 128, "width": {"johnson": 16, "cin": 16, "adain": 0.5}},
-           "cuda": {"steps": 20000, "crop": 256, "width": {"johnson": 32, "cin": 32, "adain": 1.0}}}
+# the AdaIN decoder's width factor. Workers: processes that load images beside the training one
+# (a GPU outruns one core decoding JPEGs; on a CPU the training math wants every core).
+RECIPES = {"laptop": {"steps": 700, "crop": 128, "workers": 0,
+                      "width": {"johnson": 16, "cin": 16, "adain": 0.5}},
+           "cuda": {"steps": 20000, "crop": 256, "workers": 4,
+                    "width": {"johnson": 32, "cin": 32, "adain": 1.0}}}
 
 
 def recipe_for(kind: str, device) -> dict:
-    """Default steps, crop and width for training `kind` on `device`."""
+    """Default steps, crop, workers and width for training `kind` on `device`."""
     recipe = RECIPES["cuda" if torch.device(device).type == "cuda" else "laptop"]
-    return {"steps": recipe["steps"], "crop": recipe["crop"], "width": recipe["width"][kind]}
+    return {**recipe, "width": recipe["width"][kind]}
 
 
 def objective_for(kind: str, styles, extractor, *, width: float | None = None, norm: str = "instance",
                   crop: int = 256, content_weight: float | None = None, style_weight: float | None = None,
                   tv_weight: float | None = None, temporal_weight: float = 0.0,
                   style_size: int | None = None, identity_weight: float | None = None,
-                  start: torch.nn.Module | None = None) -> torch.nn.Module:
+                  start: torch.nn.Module | None = None, workers: int = 0) -> torch.nn.Module:
     """A network of `kind` inside its training objective (objective.model is the network): a
     fresh one, or `start` (a loaded model of that kind, to fine-tune; width and norm are its own).
     style_size sets the size of the brush marks in the output's pixels: the painting's longest side
     for a johnson/cin network's Gram targets (default STYLE_SIZE); for adain the paintings' shorter
-    side before a crop is cut (default: the crop). identity_weight: adain only (AdaINObjective)."""
+    side before a crop is cut (default: the crop). identity_weight: adain only (AdaINObjective);
+    workers: processes that load adain's style crops."""
     given = {k: v for k, v in (("content_weight", content_weight), ("style_weight", style_weight),
                                ("tv_weight", tv_weight)) if v is not None}
     if kind not in KINDS:
@@ -75,7 +79,7 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
             raise InputError("adain's objective has no TV term: drop --tv-weight")
         model = start or AdaIN(copy.deepcopy(extractor), Decoder(width=1.0 if width is None else width))
         return AdaINObjective(model, styles, crop=crop, temporal_weight=temporal_weight,  # owns its encoder
-                              style_side=style_size, identity_weight=identity_weight or 0.0,
+                              style_side=style_size, identity_weight=identity_weight or 0.0, workers=workers,
                               **{"style_weight": ADAIN_STYLE_WEIGHT, **given})
     if identity_weight is not None:
         raise InputError(f"--identity-weight is for adain; a {kind} network has no VGG decoder to train")
@@ -119,11 +123,12 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
     output = Path(output)
     run_dir = output.with_name(f"{output.stem}-run") if run_dir is None else run_dir
     recipe = recipe_for(kind, default_device(device))
-    config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"])
+    config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"], workers=recipe["workers"])
     network["width"] = recipe["width"] if width is None else width
     extractor = load_vgg(weights, sha256=sha256)
     start = None if finetune is None else load_model(finetune)
-    objective = objective_for(kind, list(styles), extractor, crop=config.crop, start=start, **network)
+    objective = objective_for(kind, list(styles), extractor, crop=config.crop, start=start,
+                              workers=config.workers, **network)
     began = time.perf_counter()
     history = train(objective, photos, config, out_dir=run_dir, resume=resume, progress=progress,
                     device=device)

@@ -30,7 +30,7 @@ from ..device import default_device
 from ..errors import InputError
 from ..files import atomic
 from ..images import save_image, tile
-from .data import RandomCrops
+from .data import RandomCrops, loading
 
 
 @dataclass
@@ -42,10 +42,11 @@ class TrainConfig:
     seed: int = 0
     preview_every: int = 100
     checkpoint_every: int = 500
+    workers: int = 0  # processes that load and crop images (0: the training process itself)
 
     def __post_init__(self):
         for name, low in (("steps", 1), ("batch", 1), ("crop", 16), ("preview_every", 1),
-                          ("checkpoint_every", 1)):
+                          ("checkpoint_every", 1), ("workers", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or value < low:
                 raise InputError(f"{name} must be a whole number >= {low}, got {value!r}")
@@ -113,7 +114,8 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     photos = RandomCrops(photos, config.crop)
     sampler = (DistributedSampler(photos, world, rank, seed=config.seed) if world > 1
                else RandomSampler(photos, replacement=True, num_samples=10**9))
-    loader = DataLoader(photos, batch_size=config.batch // world, sampler=sampler, drop_last=True)
+    loader = DataLoader(photos, batch_size=config.batch // world, sampler=sampler, drop_last=True,
+                        **loading(config.workers, device))
     out = None if out_dir is None else Path(out_dir)
     if out is not None and rank == 0:
         try:
@@ -139,7 +141,7 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
                 epoch += 1
                 batches = iter(loader)
                 continue
-            loss, parts, output = objective(x.to(device))
+            loss, parts, output = objective(x.to(device, non_blocking=True))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
