@@ -67,6 +67,22 @@ def test_masks_and_colour_for_a_conditional_network():
         assert kept.mean((0, 2, 3)).argmax() == 1, mode  # green like the photo
 
 
+def test_bfloat16_runs_a_cast_copy_of_the_network():
+    from nstlab.feedforward.apply import in_precision
+
+    net = nstlab.load_model("cin-6styles")
+    photo = nstlab.load_sample("tubingen", 64)
+    exact = nstlab.apply(net, photo, style=["starry_night", "udnie"], mix=[1, 3]).image
+    quick = nstlab.apply(net, photo, style=["starry_night", "udnie"], mix=[1, 3], precision="bfloat16").image
+    assert quick.dtype == torch.float32 and 0 < (quick - exact).abs().mean() < 2 / 255
+    assert next(net.parameters()).dtype == torch.float32  # the caller's network is left as it was
+    cast = in_precision(net, "bfloat16")
+    assert next(cast.parameters()).dtype == torch.bfloat16 and in_precision(cast, "bfloat16") is cast
+    assert torch.equal(nstlab.apply(cast, photo, style=1, precision="bfloat16").image,
+                       nstlab.apply(net, photo, style=1, precision="bfloat16").image)
+    assert in_precision(net, "float32") is net
+
+
 def test_apply_takes_the_same_words_for_adain(random_vgg):
     torch.manual_seed(0)
     model = AdaIN(random_vgg, Decoder(width=0.25)).eval()

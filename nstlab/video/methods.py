@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..feedforward import apply, load_model
+from ..feedforward.apply import in_precision
 from ..files import atomic
 from ..gatys import StyleTransfer
 from ..images import load_image, resize, save_image
@@ -79,6 +80,7 @@ def apply_video(model, frames, style=None, *, stabilize: float = 0.0, morph: boo
     frames, fps = _frames(frames, size, fps)
     net = model if isinstance(model, torch.nn.Module) else load_model(model)
     name = getattr(net, "name", None) or type(net).__name__
+    net = in_precision(net, options.get("precision", "float32"))  # once, not per frame
     if morph and (len(as_list(style)) < 2 or "mix" in options or "masks" in options):
         raise InputError("morph needs a list of two or more styles, and no mix or masks")
     store = FrameStore(work, frames, {"method": name, "style": style, "morph": morph, **options})
