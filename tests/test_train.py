@@ -204,6 +204,12 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
                  "--steps", "2", "--batch", "2", "--crop", "32", "--width", "8",
                  "--weights", str(random_vgg_file), "-q"]) == 0
     assert load_model(model).card["steps"] == 2
+    again = tmp_path / "again.pth"  # the same seed: the same network, initial weights included
+    assert main(["train", "johnson", "--content", str(photos), "--style", str(style), "-o", str(again),
+                 "--steps", "2", "--batch", "2", "--crop", "32", "--width", "8",
+                 "--weights", str(random_vgg_file), "-q"]) == 0
+    first, second = load_model(model).state_dict(), load_model(again).state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
     out = tmp_path / "out.png"
     assert main(["apply", str(model), str(style), "-o", str(out), "--size", "40"]) == 0 and out.is_file()
     cin = tmp_path / "cin.pth"

@@ -126,6 +126,7 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
     config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"], workers=recipe["workers"])
     network["width"] = recipe["width"] if width is None else width
     extractor = load_vgg(weights, sha256=sha256)
+    torch.manual_seed(config.seed)  # the network's initial weights too: one seed, one run
     start = None if finetune is None else load_model(finetune)
     objective = objective_for(kind, list(styles), extractor, crop=config.crop, start=start,
                               workers=config.workers, **network)
