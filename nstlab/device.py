@@ -15,7 +15,8 @@ import torch
 
 from .errors import InputError
 
-PRECISIONS = ("float32", "bfloat16", "float16")
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PRECISIONS = tuple(DTYPES)
 
 
 def default_device(device=None) -> torch.device:
@@ -58,6 +59,14 @@ def on(module: torch.nn.Module, device) -> torch.nn.Module:
     return copy.deepcopy(module).to(device)
 
 
+def cast(module: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """`module` itself when its weights are in `dtype` already, else a copy cast to it (as `on`
+    does for devices: the caller's module is never changed)."""
+    if next(module.parameters()).dtype == dtype:
+        return module
+    return copy.deepcopy(module).to(dtype)
+
+
 def check_precision(precision: str, device=None) -> str:
     """`precision` if it is one of PRECISIONS and works on `device` (float16 autocast is for CUDA:
     on a CPU it crawls)."""
@@ -74,5 +83,4 @@ def autocast(precision: str, device: torch.device):
     """A context that runs matmuls and convolutions in `precision` on `device` (nothing for float32)."""
     if check_precision(precision, device) == "float32":
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float16
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+    return torch.autocast(torch.device(device).type, dtype=DTYPES[precision])

@@ -14,7 +14,6 @@ much of each), `masks` (where each goes), `preserve_color`, `size`, `device`; it
 from __future__ import annotations
 
 import contextlib
-import copy
 import numbers
 import time
 import warnings
@@ -22,7 +21,7 @@ import warnings
 import torch
 
 from .. import color
-from ..device import autocast, default_device, device_of, on
+from ..device import DTYPES, autocast, cast, check_precision, default_device, device_of, on
 from ..errors import InputError
 from ..images import resize
 from ..mixing import as_list, composite, load_masks, mix_weights, one_of
@@ -103,10 +102,8 @@ def in_precision(net: torch.nn.Module, precision: str) -> torch.nn.Module:
     float32 on average); itself in float32, when it is in that dtype already, or when it is not a
     TransformerNet (AdaIN keeps float32 statistics under autocast). A caller running it on many
     images (a video) casts it once."""
-    dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(precision, torch.float32)
-    if not isinstance(net, TransformerNet) or next(net.parameters()).dtype == dtype:
-        return net
-    return copy.deepcopy(net).to(dtype)
+    dtype = DTYPES[check_precision(precision)]
+    return cast(net, dtype) if isinstance(net, TransformerNet) else net
 
 
 def _transformer(network: TransformerNet, image: torch.Tensor, style, mix, masks) -> torch.Tensor:
