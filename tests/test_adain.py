@@ -142,6 +142,28 @@ def test_preserve_color_recolours_the_style(model):
         assert (t_kept - model.target(content, style)).abs().max() > 0.1
 
 
+def test_a_style_image_is_encoded_once_without_gradients(vgg):
+    model = AdaIN(vgg, Decoder(width=0.25)).eval()
+    seen = []
+    encode = model.encode
+    model.encode = lambda image: seen.append(tuple(image.shape)) or encode(image)
+    content, style = _image(1, 3, 32, 32, seed=2), _image(1, 3, 40, 24, seed=3)
+    with torch.no_grad():
+        first = model(content, style)
+        again = model(content, style.clone())  # the same pixels in another tensor
+        assert seen == [(1, 3, 32, 32), (1, 3, 40, 24), (1, 3, 32, 32)] and torch.equal(first, again)
+        other = model(content, style.flip(-1))  # other pixels: encoded, not taken from memory
+        assert seen[-1] == (1, 3, 40, 24) and not torch.allclose(other, first)
+        seen.clear()
+        model.encoder.convs["conv1_1"].weight.mul_(1.5)  # other encoder weights: nothing stale
+        changed = model(content, style)
+        assert seen == [(1, 3, 32, 32), (1, 3, 40, 24)] and not torch.allclose(changed, first)
+        model.encoder.convs["conv1_1"].weight.div_(1.5)
+    seen.clear()
+    model(content, style)  # with gradients (training) always encoded afresh
+    assert seen == [(1, 3, 32, 32), (1, 3, 40, 24)]
+
+
 def test_decoder_width_and_frozen_encoder(vgg):
     assert sum(p.numel() for p in Decoder().parameters()) == 3_505_219  # the paper's decoder
     half = Decoder(width=0.5)

@@ -6,6 +6,7 @@ import torch
 
 from nstlab.errors import InputError
 from nstlab.feedforward import apply
+from nstlab.feedforward.adain import AdaIN, Decoder
 from nstlab.feedforward.johnson import TransformerNet
 from nstlab.losses import Settings
 from nstlab.samples import stripes
@@ -96,6 +97,17 @@ def test_a_morph_starts_in_the_first_style_and_ends_in_the_last(clips):
     assert torch.allclose(morph[1], halfway, atol=1e-5)
     with pytest.raises(InputError, match="two or more styles"):
         apply_video(net, frames, style=0, morph=True, progress=False)
+
+
+def test_an_adain_video_reads_and_encodes_its_style_once(clips, random_vgg):
+    frames = clips["pan"].frames
+    net = AdaIN(random_vgg, Decoder(width=0.25)).eval()
+    sizes = []
+    encode = net.encode
+    net.encode = lambda image: sizes.append(tuple(image.shape[-2:])) or encode(image)
+    styled = apply_video(net, frames, style="the_scream", progress=False).frames
+    assert len(sizes) == len(frames) + 1  # each frame, and the painting once
+    assert torch.allclose(styled[2], apply(net, frames[2][None], "the_scream").image[0], atol=1e-6)
 
 
 def test_a_run_with_a_work_folder_does_not_redo_finished_frames(clips, tmp_path):

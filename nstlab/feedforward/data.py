@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 from ..errors import ImageError
 from ..images import image_files, load_image, resize
@@ -54,7 +54,12 @@ class RandomCrops(Dataset):
         return crop.flip(-1) if torch.rand(()) < 0.5 else crop
 
 
-def loading(workers: int, device: torch.device) -> dict:
-    """DataLoader settings: `workers` processes decode and crop images while the device trains (a
-    GPU otherwise waits on one CPU core), into page-locked memory when the device is a GPU."""
-    return {"num_workers": workers, "persistent_workers": workers > 0, "pin_memory": device.type == "cuda"}
+def batches(crops: RandomCrops, batch: int, workers: int, device: torch.device, sampler=None) -> DataLoader:
+    """A loader of `batch` crops (batch, 3, crop, crop) drawn at random with replacement, without
+    end (or in the order of `sampler`, e.g. a DistributedSampler's epochs). `workers` processes
+    decode and crop the images while the device trains (a GPU otherwise waits on one CPU core),
+    into page-locked memory when the device is a GPU."""
+    if sampler is None:
+        sampler = RandomSampler(crops, replacement=True, num_samples=10**9)
+    return DataLoader(crops, batch_size=batch, sampler=sampler, drop_last=True, num_workers=workers,
+                      persistent_workers=workers > 0, pin_memory=device.type == "cuda")

@@ -23,7 +23,6 @@ from functools import partial
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, RandomSampler
 
 from ..device import on
 from ..errors import InputError
@@ -34,7 +33,7 @@ from ..vgg import VGGFeatures
 from ..warping import inside, random_flow, warp
 from .adain import AdaIN, adain_losses
 from .cin import style_parameters
-from .data import RandomCrops, loading
+from .data import RandomCrops, batches
 from .johnson import TransformerNet
 
 # Johnson et al.'s layers: content where detail is still sharp, style over four blocks. A network
@@ -202,10 +201,7 @@ class AdaINObjective(nn.Module):
     def style_batch(self, n: int, device) -> torch.Tensor:
         """n style crops (n, 3, crop, crop) drawn at random, with replacement, on `device`."""
         if self._batches is None or self._batches[0] != n:
-            every = RandomSampler(self.styles, replacement=True, num_samples=10**9)
-            loader = DataLoader(self.styles, batch_size=n, sampler=every,
-                                **loading(self.workers, torch.device(device)))
-            self._batches = (n, iter(loader))
+            self._batches = (n, iter(batches(self.styles, n, self.workers, torch.device(device))))
         return next(self._batches[1]).to(device, non_blocking=True)
 
     def forward(self, x):

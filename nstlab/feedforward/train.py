@@ -23,14 +23,14 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+from torch.utils.data import DistributedSampler
 from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the line, not a dead widget
 
 from ..device import default_device
 from ..errors import InputError
 from ..files import atomic
 from ..images import save_image, tile
-from .data import RandomCrops, loading
+from .data import RandomCrops, batches
 
 
 @dataclass
@@ -112,10 +112,8 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
             objective, device_ids=[device.index] if device.type == "cuda" else None,  # no broadcast
             broadcast_buffers=False)
     photos = RandomCrops(photos, config.crop)
-    sampler = (DistributedSampler(photos, world, rank, seed=config.seed) if world > 1
-               else RandomSampler(photos, replacement=True, num_samples=10**9))
-    loader = DataLoader(photos, batch_size=config.batch // world, sampler=sampler, drop_last=True,
-                        **loading(config.workers, device))
+    sampler = DistributedSampler(photos, world, rank, seed=config.seed) if world > 1 else None
+    loader = batches(photos, config.batch // world, config.workers, device, sampler)
     out = None if out_dir is None else Path(out_dir)
     if out is not None and rank == 0:
         try:
@@ -130,16 +128,16 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
 
     model.train()
     bar = tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, desc="train", unit="step")
-    step, epoch, batches = start, 0, iter(())
+    step, epoch, drawn = start, 0, iter(())
     try:
         while step < config.steps:
             try:
-                x = next(batches)
+                x = next(drawn)
             except StopIteration:
                 if isinstance(sampler, DistributedSampler):
                     sampler.set_epoch(epoch)
                 epoch += 1
-                batches = iter(loader)
+                drawn = iter(loader)
                 continue
             loss, parts, output = objective(x.to(device, non_blocking=True))
             optimizer.zero_grad(set_to_none=True)

@@ -36,12 +36,14 @@ from tqdm import tqdm
 
 from ..errors import InputError
 from ..feedforward import apply, load_model
+from ..feedforward.adain import AdaIN
 from ..feedforward.apply import in_precision
 from ..files import atomic
 from ..gatys import StyleTransfer
 from ..images import load_image, resize, save_image
 from ..losses import DEFAULT_TEMPORAL_WEIGHT, Settings
 from ..mixing import as_list
+from ..samples import resolve_image
 from ..warping import warp
 from .flow import clip_flows, estimate_flow, reliable
 from .io import read_video, write_video
@@ -84,6 +86,8 @@ def apply_video(model, frames, style=None, *, stabilize: float = 0.0, morph: boo
     if morph and (len(as_list(style)) < 2 or "mix" in options or "masks" in options):
         raise InputError("morph needs a list of two or more styles, and no mix or masks")
     store = FrameStore(work, frames, {"method": name, "style": style, "morph": morph, **options})
+    if isinstance(net, AdaIN):  # the style images read once, at the frames' size, not once a frame
+        style = [resolve_image(s, max(frames.shape[-2:])) for s in as_list(style)] or None
     out, status = [], "done"
     try:
         for t in tqdm(range(len(frames)), desc="frames", unit="frame", disable=not progress, leave=False):
