@@ -119,7 +119,7 @@ def artefacts(method: str, painting, photos, outputs) -> tuple[float, str]:
     if method == "adain":
         return grid, "-"
     net, style = nstlab.load_model(method), None if method.startswith("johnson") else Path(painting).stem
-    net_style = {} if style is None else {"style": net.style_names.index(style)}
+    net_style = {} if style is None else {"style": net.info.styles.index(style)}
     with torch.no_grad():
         pairs = [mirror_borders(net, p, **net_style) for p in photos]
     return grid, f"{sum(e for e, _ in pairs) / sum(i for _, i in pairs):.2f}"
@@ -132,7 +132,7 @@ def mix_midpoints(name: str, photos, pairs) -> None:
     print(f"\n{name}: where a 50/50 mix sits between its two styles (0 = the first, 1 = the second)")
     for a, b in pairs:
         places = []
-        ia, ib = net.style_names.index(a), net.style_names.index(b)
+        ia, ib = net.info.styles.index(a), net.info.styles.index(b)
         for photo in photos:
             shares = []
             for w_a, w_b in ((1.0, 0.0), (0.0, 1.0), (0.5, 0.5)):

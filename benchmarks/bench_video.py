@@ -63,7 +63,7 @@ def main() -> int:
             for s in strengths:
                 name = f"{label}{f', stabilized {s:g}' if s else ''}"
                 runs[name] = partial(apply_video, model, style=style, stabilize=s, precision=args.precision,
-                                     progress=False)
+                                     measure=False, progress=False)
         if not args.no_optimization and index == 0:
             tied = DEFAULT_TEMPORAL_WEIGHT
             for weight, back in ((0.0, (1,)), (tied, (1,)), (tied, (1, 2, 4))):
@@ -71,7 +71,7 @@ def main() -> int:
                 kind += f", long-term {'-'.join(map(str, back))}" if len(back) > 1 else ""
                 runs[f"gatys {args.steps} steps, {kind}"] = partial(
                     stylize_video, style="starry_night", steps=args.steps, temporal_weight=weight,
-                    long_term=back, precision=args.precision, progress=False)
+                    long_term=back, precision=args.precision, measure=False, progress=False)
         for label, run in runs.items():
             began = time.perf_counter()
             result = run(frames)

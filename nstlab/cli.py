@@ -5,12 +5,16 @@
     nstlab samples
     nstlab train johnson --content photos/ --style starry_night -o starry.pth
     nstlab apply starry.pth photo.jpg -o out.png
+    nstlab apply adain photos/ starry_night -o styled/     # a folder of photos, any style
+    nstlab video bigbuckbunny -o out.gif --model johnson-starry_night-stable
     nstlab notebooks                     # regenerate the student notebooks from the solutions
     nstlab notebooks --solutions -o DIR  # teachers: the notebooks with their solutions
 
-Errors in the input (missing file, unknown layer, no weights offline) print one line and exit
-with status 2; nothing is written then. The command line only parses and prints: the work is
-`nstlab.stylize`, `nstlab.apply` and `feedforward.recipes.train_model`.
+Styles are words after the input, the same in every command (several: a b c, or a,b,c; `train`
+takes them after --style); options may come before or after them. Errors in the input (missing
+file, unknown layer, no weights offline) print one line and exit with status 2; nothing is written
+then. The command line only parses and prints: the work is `nstlab.stylize`, `nstlab.apply`,
+`nstlab.video` and `feedforward.recipes.train_model`.
 """
 
 from __future__ import annotations
@@ -28,15 +32,20 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .device import PRECISIONS, default_device
-from .errors import DivergenceError, ImageError, ModelError, NstlabError
+from .errors import DivergenceError, ImageError, InputError, ModelError, NstlabError
 from .feedforward import MODELS, TrainConfig, apply, load_model
+from .feedforward.adain import AdaIN
+from .feedforward.apply import prepare
+from .feedforward.pretrained import model_info
 from .feedforward.recipes import KINDS, RECIPES, recipe_for, train_model
 from .files import sha256_of
 from .gatys import INITS, OPTIMIZERS, stylize
+from .images import image_files
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, DEFAULT_TEMPORAL_WEIGHT, Settings
 from .samples import SAMPLES, download_sample, is_original, sample_path
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
@@ -93,6 +102,22 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _styles(words: list[str]) -> list[str]:
+    """STYLE words as given: a b c, or a,b,c (or both) -> [a, b, c]."""
+    return [w for word in words for w in word.split(",")]
+
+
+def _add_styles(parser, required: bool, help: str) -> None:
+    parser.add_argument("style", nargs="+" if required else "*", default=[], metavar="STYLE",
+                        help=help + "; several: a b c or a,b,c")
+
+
+def _add_masks(parser) -> None:
+    parser.add_argument("--masks", nargs="+", default=None, metavar="MASK",
+                        help="one image per style: style k goes where mask k is bright (see --mix for "
+                             "how much of each instead)")
+
+
 class _Parser(argparse.ArgumentParser):
     """A usage error is one line, like every other bad input (argparse prints the usage first)."""
 
@@ -104,12 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="nstlab", description="Neural style transfer.")
     parser.add_argument("--version", action="version", version=f"nstlab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    parser.commands = commands.choices  # name -> its parser, for `parse`
 
     s = commands.add_parser(
         "stylize", formatter_class=_Help, help="Gatys et al. style transfer by optimization",
         description="Paint CONTENT in the style of STYLE (paths or sample names).")
     s.add_argument("content", help="content image: a path or a sample name (see `nstlab samples`)")
-    s.add_argument("style", help="style image: a path or a sample name; several: a.jpg,b.jpg (see --mix)")
+    _add_styles(s, True, "style image: a path or a sample name")
     s.add_argument("-o", "--output", required=True, type=Path, help="where to save the result (.png, .jpg)")
     s.add_argument("--size", type=_ints, default=[256],
                    help="longest side in pixels; several (256,512) run coarse-to-fine (default 256)")
@@ -131,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"total variation (default {defaults.tv_weight:g})")
     s.add_argument("--style-scale", type=_number, default=1.0, help="style image size relative to the output")
     s.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
+    _add_masks(s)
     s.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
     s.add_argument("--init", choices=INITS, default="content", help="the start image")
@@ -160,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("kind", choices=KINDS,
                    help="johnson: one style; cin: several styles in one network; adain: any style")
     t.add_argument("--content", nargs="+", type=Path, required=True, help="folder(s) of training photos")
-    t.add_argument("--style", nargs="+", required=True,
-                   help="style image(s) (paths or sample names); for adain: folder(s) of style images")
+    t.add_argument("--style", nargs="+", required=True, metavar="STYLE",
+                   help="style image(s) (paths or sample names; several: a b c or a,b,c); for adain: "
+                        "folder(s) of style images")
     t.add_argument("-o", "--output", type=Path, required=True, help="the trained model file (.pth)")
     t.add_argument("--norm", choices=("instance", "batch"), default="instance", help="johnson only")
     t.add_argument("--width", type=float, default=None,
@@ -200,39 +228,44 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"VGG weights file (default: ${WEIGHTS_ENV}, else the bundled VGG-16)")
     t.add_argument("--sha256", default=None, help="the --weights file's sha256 (or its first 8+ digits)")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--device", default=None)
+    t.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no recipe line")
     t.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
-    a = commands.add_parser("apply", formatter_class=_Help, help="stylize an image with a trained network",
-        description="Run a trained model (a file or a shipped model's name) on IMAGE.")
+    a = commands.add_parser("apply", formatter_class=_Help, help="stylize images with a trained network",
+        description="Run a trained model (a file or a shipped model's name) on IMAGE, or on every "
+                    "image in a folder (then -o names a folder).")
     a.add_argument("model", help="model file or shipped model name (see `nstlab models`)")
-    a.add_argument("image", help="content image: a path or a sample name")
-    a.add_argument("-o", "--output", type=Path, required=True)
+    a.add_argument("image", help="content image: a path or a sample name; or a folder of images")
+    _add_styles(a, False, "cin: style name(s) or index(es) (default: its first); adain: style image(s) "
+                          "or sample name(s)")
+    a.add_argument("-o", "--output", type=Path, required=True,
+                   help="the result (.png, .jpg); for a folder of images, a folder (PNG files)")
     a.add_argument("--size", type=int, default=None,
                    help="longest side of the result and the style images (default: the photo's, <= 1024)")
-    a.add_argument("--style", default=None,
-                   help="cin: style name(s) or index(es); adain: style image(s); several comma-separated")
     a.add_argument("--mix", type=_numbers, default=None,
-                   help="weights W1,W2,... of the styles (cin without --style: of all its styles)")
+                   help="weights W1,W2,... of the styles (cin without STYLE: of all its styles)")
+    _add_masks(a)
     a.add_argument("--alpha", type=_number, default=1.0, help="adain: 0 = content, 1 = full style")
     a.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
     a.add_argument("--sha256", default=None, help="the model file's expected sha256 (or its first 8+ digits)")
     a.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="bfloat16: about 2x faster on CPUs with AVX-512 BF16, within half a grey level")
-    a.add_argument("--device", default=None)
+    a.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
+    a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
 
     v = commands.add_parser(
         "video", formatter_class=_Help, help="stylize a video, consistent in time",
-        description="Stylize every frame of INPUT (a video file, animated GIF/WebP or a folder of "
-                    "frames): by optimization (Ruder et al. 2016) with STYLE, or with a trained --model "
-                    "and the stabilizer. Prints the warping error (flicker) beside the input's own.")
-    v.add_argument("input", help="video file (.mp4, .webm, ...), animated .gif/.webp, or a folder of frames")
-    v.add_argument("style", nargs="*", default=[],
-                   help="style image(s) or sample name(s) (optimization; adain/cin models too; several "
-                        "with --morph)")
+        description="Stylize every frame of INPUT (a video file, animated GIF/WebP, a folder of "
+                    "frames, or the sample clip bigbuckbunny): by optimization (Ruder et al. 2016) with "
+                    "STYLE, or with a trained --model and the stabilizer. Prints the warping error "
+                    "(flicker) beside the input's own.")
+    v.add_argument("input", help="video file (.mp4, .webm, ...), animated .gif/.webp, a folder of frames, "
+                                 "or a sample clip's name (bigbuckbunny)")
+    _add_styles(v, False, "style image(s) or sample name(s) (optimization; adain/cin models too; several "
+                          "with --morph, --mix or --masks)")
     v.add_argument("-o", "--output", type=Path, required=True,
                    help="the result: .mp4, .webm, .gif, .webp, or a folder for PNG frames")
     v.add_argument("--model", default=None, help="a trained network (name or file) instead of optimization")
@@ -240,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flow-guided blending strength in [0, 1) (default: 0.5 with --model, 0 otherwise)")
     v.add_argument("--morph", action="store_true",
                    help="--model cin/adain with several styles: go from each to the next over the clip")
+    v.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
+    _add_masks(v)
     v.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
                    help=f"optimization: the temporal loss (default {DEFAULT_TEMPORAL_WEIGHT:g})")
     v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
@@ -248,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimization: a second pass so that the first frame follows the last (looping GIFs)")
     v.add_argument("--flow", choices=("dis", "raft"), default="dis",
                    help="optical flow: OpenCV's DIS (no weights) or torchvision's RAFT (downloads weights)")
-    v.add_argument("--work", type=Path, default=None,
+    v.add_argument("--run-dir", type=Path, default=None,
                    help="folder for finished frames; a rerun skips them (default for optimization: "
                         "OUTPUT-frames/ beside the output, removed once the video is written)")
     v.add_argument("--steps", type=int, default=30, help="optimization: steps per frame (3x for the first)")
@@ -257,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--every", type=int, default=1, help="keep every N-th frame")
     v.add_argument("--precision", choices=PRECISIONS, default="float32",
                    help="bfloat16: about 2x faster on CPUs with AVX-512 BF16 (networks and optimization)")
-    v.add_argument("--device", default=None)
+    v.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     commands.add_parser("models", help="list the shipped trained models")
@@ -272,9 +307,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def parse(argv=None) -> argparse.Namespace:
+    """The arguments of a command; a command's options may come before or after its words
+    (`nstlab video CLIP --model adain starry_night -o out.mp4`)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = parser.commands.get(argv[0]) if argv else None
+    if command is None:  # --version, --help, no or a misspelt command: argparse says what
+        return parser.parse_args(argv)
+    args = command.parse_intermixed_args(argv[1:])
+    args.command = argv[0]
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
     if args.command == "samples":
         return _samples(args)
     if args.command == "models":
@@ -311,16 +358,17 @@ def _stylize(args) -> int:
         content_layers=_flat(args.content_layers) if args.content_layers else DEFAULT_CONTENT_LAYERS,
         style_layers=_flat(args.style_layers) if args.style_layers else DEFAULT_STYLE_LAYERS,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
-    styles = args.style.split(",")
-    _check_output(args.output, [args.content, *styles])
-    extractor = load_vgg(args.weights, args.arch, sha256=args.sha256)
+    styles = _styles(args.style)
+    _check_output(args.output, [args.content, *styles, *(args.masks or [])])
+    extractor = load_vgg(args.weights, args.arch, args.device, sha256=args.sha256)
     if args.verbose:
         _tell("VGG weights", extractor.source)
     result = stylize(args.content, styles if len(styles) > 1 else styles[0], settings=settings,
                      steps=args.steps[0] if len(args.steps) == 1 else args.steps,
                      size=args.size[0] if len(args.size) == 1 else args.size,
                      extractor=extractor, device=args.device, precision=args.precision,
-                     mix=args.mix, preserve_color=args.preserve_color or False, init=args.init,
+                     mix=args.mix, masks=args.masks, preserve_color=args.preserve_color or False,
+                     init=args.init,
                      optimizer=args.optimizer, lr=args.lr, seed=args.seed, style_scale=args.style_scale,
                      allow_large=args.allow_large,
                      pooling=args.pooling, progress=not args.quiet)
@@ -348,7 +396,8 @@ def _train(args) -> int:
     if announce and any(getattr(args, k) is None for k in recipe):
         print(f"training on {device} with " + ", ".join(f"{k} {v}" for k, v in chosen.items())
               + " (the recipe for this device; --steps, --crop, --width to change)", file=sys.stderr)
-    card = train_model(args.kind, args.content, args.style, args.output, weights=args.weights, config=config,
+    card = train_model(args.kind, args.content, _styles(args.style), args.output, weights=args.weights,
+                       config=config,
                        run_dir=args.run_dir, resume=args.resume, finetune=args.finetune,
                        progress=not args.quiet, device=device, width=chosen["width"], sha256=args.sha256,
                        norm=args.norm, content_weight=args.content_weight, style_weight=args.style_weight,
@@ -367,69 +416,111 @@ def _train(args) -> int:
 
 
 def _apply(args) -> int:
-    """`nstlab apply`: one forward pass of a trained network."""
-    style = None if args.style is None else args.style.split(",")
-    _check_output(args.output, [args.image, *(style or [])])
-    if style is not None and len(style) == 1:
-        style = style[0]
-    model = load_model(args.model, sha256=args.sha256, device=default_device(args.device))
+    """`nstlab apply`: one forward pass of a trained network, on an image or a folder of them."""
+    styles, folder = _styles(args.style), bool(args.image) and Path(args.image).is_dir()
+    inputs = [args.image, *styles, *(args.masks or [])]
+    if folder:
+        _check_folder_output(args.output, Path(args.image), inputs)
+    else:
+        _check_output(args.output, inputs)
+    model = load_model(args.model, sha256=args.sha256, device=args.device)
     if args.verbose:
-        _tell("model", model.file)
-    result = apply(model, args.image, style, size=args.size, mix=args.mix, alpha=args.alpha,
-                   preserve_color=args.preserve_color or False, device=args.device, precision=args.precision)
-    if not _save(result, args.output):
+        _tell("model", model.info.file)
+    net = prepare(model, args.device, args.precision)  # once, for every image
+    if isinstance(net, AdaIN) and not styles:
+        raise InputError(f"{args.model} paints any style: give a style image or sample name after the "
+                         f"photo (nstlab apply {args.model} {args.image} starry_night -o ...)")
+    style = styles[0] if len(styles) == 1 else (styles or None)
+
+    def run(image):
+        return apply(net, image, style, size=args.size, mix=args.mix, masks=args.masks, alpha=args.alpha,
+                     preserve_color=args.preserve_color or False, device=args.device,
+                     precision=args.precision)
+
+    began = time.perf_counter()
+    if not folder:
+        result = run(args.image)
+        if not _save(result, args.output):
+            return 1
+        width, height = result.image.shape[-1], result.image.shape[-2]
+        print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms{_which_style(net, args)}")
+        return 0
+    files = image_files(args.image)
+
+    def one(path) -> bool:  # each image kept as soon as it is done
+        target = args.output / path.relative_to(args.image).with_suffix(".png")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{target.parent}: cannot make the folder ({err.strerror or err})") from None
+        return _save(run(path), target)
+
+    if not one(files[0]):  # the first image checks every argument before a progress bar shows
         return 1
-    width, height = result.image.shape[-1], result.image.shape[-2]
-    print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms")
+    for path in tqdm(files[1:], initial=1, total=len(files), desc="apply", unit="image", disable=args.quiet,
+                     leave=False):
+        if not one(path):
+            return 1
+    print(f"{args.output}: {len(files)} images in {time.perf_counter() - began:.1f} s"
+          f"{_which_style(net, args)}")
     return 0
+
+
+def _which_style(net, args) -> str:
+    """For a conditional network run without STYLE: which of its styles it painted."""
+    names = model_info(net).styles
+    if getattr(net, "norm", None) != "conditional" or args.style or args.mix or args.masks:
+        return ""
+    first = names[0] if names else "0"
+    return (f" (style {first}, the first of {net.styles}; name another after the photo"
+            + (f": {', '.join(names)})" if names else ")"))
 
 
 def _video(args) -> int:
     """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured."""
-    from .video import apply_video, read_video, stylize_video, warping_error
-    from .video.flow import clip_flows
+    from .video import apply_video, read_video, stylize_video
     from .video.io import check_video_path
     from .video.methods import FrameStore
 
     if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
-        raise ImageError(f"{args.output}: is the input of this run; write the result under another name")
+        raise InputError(f"{args.output}: is the input of this run; write the result under another name")
     check_video_path(args.output)
     if args.output.suffix:
         _check_writable(args.output, ImageError)
-    if args.model is None and not args.style:
-        raise ImageError("give a STYLE image (optimization) or --model (a trained network)")
+    styles = _styles(args.style)
+    if args.model is None and not styles:
+        raise InputError("give a STYLE image after the clip (optimization) or --model (a trained network)")
     if args.steps < 1 or args.size < 16 or args.every < 1:
-        raise ImageError("--steps and --every must be >= 1 and --size >= 16")
-    style = args.style[0] if len(args.style) == 1 else (args.style or None)
+        raise InputError("--steps and --every must be >= 1 and --size >= 16")
+    if args.morph and args.model is None:
+        raise InputError("--morph is for --model cin or adain networks")
+    style = styles[0] if len(styles) == 1 else (styles or None)
     frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
-    work = args.work
+    run_dir = args.run_dir
     if args.model is not None:
-        result = apply_video(args.model, frames, style, fps=fps, device=args.device, morph=args.morph,
-                             stabilize=0.5 if args.stabilize is None else args.stabilize, work=work,
-                             flow_method=args.flow, precision=args.precision, progress=not args.quiet)
+        result = apply_video(args.model, frames, style, mix=args.mix, masks=args.masks, morph=args.morph,
+                             stabilize=0.5 if args.stabilize is None else args.stabilize, fps=fps,
+                             run_dir=run_dir, flow_method=args.flow, device=args.device,
+                             precision=args.precision, progress=not args.quiet)
     else:
-        if args.morph:
-            raise ImageError("--morph is for --model cin or adain networks")
-        work = work or args.output.with_name(f"{args.output.name}-frames")
+        run_dir = run_dir or args.output.with_name(f"{args.output.name}-frames")
         result = stylize_video(frames, style, steps=args.steps, temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
-                               fps=fps, work=work, flow_method=args.flow, device=args.device,
-                               precision=args.precision, progress=not args.quiet)
+                               mix=args.mix, masks=args.masks, fps=fps, run_dir=run_dir,
+                               flow_method=args.flow, device=args.device, precision=args.precision,
+                               progress=not args.quiet)
     result.save(args.output)
-    done, flicker = frames[: len(result.frames)], ""
-    if len(done) > 1:  # the input's flow, estimated once for both errors (or by the method already)
-        flows, masks = (result.flows, result.masks) if result.flows is not None else clip_flows(done)
-        flicker = (f", warping error {warping_error(result.frames, flows=flows, masks=masks):.4f} "
-                   f"(the input's own {warping_error(done, flows=flows, masks=masks):.4f})")
-    print(f"{args.output}: {len(result.frames)} frames {done.shape[-1]}x{done.shape[-2]} in "
+    flicker = "" if result.flicker is None else (f", warping error {result.flicker:.4f} "
+                                                 f"(the input's own {result.input_flicker:.4f})")
+    print(f"{args.output}: {len(result.frames)} frames {frames.shape[-1]}x{frames.shape[-2]} in "
           f"{result.seconds:.0f} s{flicker} ({result.status})")
     if result.status != "done":
-        if work is not None:
-            print(f"nstlab: the finished frames are kept in {work}: run the same command again to go on",
+        if run_dir is not None:
+            print(f"nstlab: the finished frames are kept in {run_dir}: run the same command again to go on",
                   file=sys.stderr)
         return 130
-    if work is not None and args.work is None:  # our own folder, the video is written: tidy up
-        FrameStore.clear(work)
+    if run_dir is not None and args.run_dir is None:  # our own folder, the video is written: tidy up
+        FrameStore.clear(run_dir)
     return 0
 
 
@@ -489,6 +580,22 @@ def _check_output(path: Path, inputs) -> None:
     except (OSError, KeyError, ValueError) as err:
         raise ImageError(f"{path}: Pillow cannot write a colour image as {image_format} ({err}); "
                          "use .png or .jpg") from None
+
+
+def _check_folder_output(folder: Path, source: Path, inputs) -> None:
+    """For a folder of images: the results go to another folder, not inside the source one (a
+    rerun would read them back), and never over an input file."""
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"{folder}: is a file; give a folder for the results of a folder of images")
+    inside = folder.resolve()
+    if inside == source.resolve() or source.resolve() in inside.parents:
+        raise InputError(f"{folder}: is inside the folder of images {source}; write the results elsewhere")
+    for path in image_files(source):
+        target = (folder / path.relative_to(source).with_suffix(".png")).resolve()
+        if any(Path(i).exists() and Path(i).resolve() == target for i in inputs):
+            raise InputError(f"{target}: is an input of this run; write the results elsewhere")
+    if inside.exists():
+        _check_writable(inside / "x.png", ImageError)
 
 
 def _check_writable(path: Path, error: type[NstlabError]) -> None:

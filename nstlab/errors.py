@@ -9,6 +9,7 @@ The subclasses keep the built-in type a caller would expect (a bad argument is s
         SampleError (LookupError)     a sample image that cannot be found, fetched or verified
         WeightsError (RuntimeError)   VGG weights that cannot be found, downloaded or loaded
         ModelError (RuntimeError)     a trained model file that is missing, damaged or foreign
+        DownloadError (RuntimeError)  a download (torchvision's weights, RAFT, a sample original) that failed
         DivergenceError (RuntimeError) an optimization whose loss became NaN or exploded
 """
 
@@ -37,6 +38,10 @@ class WeightsError(NstlabError, RuntimeError):
 
 class ModelError(NstlabError, RuntimeError):
     """A model file that is missing, damaged or not an nstlab model; the message says which."""
+
+
+class DownloadError(NstlabError, RuntimeError):
+    """A download that failed or arrived damaged; the message says what works offline instead."""
 
 
 class DivergenceError(NstlabError, RuntimeError):

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import NstlabError
+from .errors import DownloadError, NstlabError
 
 
 def sha256_of(path) -> str:
@@ -59,10 +59,11 @@ def atomic(path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
-def hub_file(url: str, what: str, error: type[Exception], offline: str) -> Path:
+def hub_file(url: str, what: str, error: type[NstlabError], offline: str) -> Path:
     """torchvision's weights file at `url` in torch hub's cache, downloaded if absent and checked
-    against the sha256 prefix in its name (vgg19-dcbb9e9d.pth) before anyone loads it. A failed
-    download raises `error` with `offline`: what to do without a network."""
+    against the sha256 prefix in its name (vgg19-dcbb9e9d.pth) before anyone loads it. A failed or
+    damaged download raises `DownloadError` with `offline`: what to do without a network; a cached
+    file that does not match its name raises `error`."""
     import torch  # only here: the rest of this module is plain Python
 
     path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
@@ -72,7 +73,7 @@ def hub_file(url: str, what: str, error: type[Exception], offline: str) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=True)  # temp + rename
         except (urllib.error.URLError, OSError) as err:
-            raise error(f"could not download {what} from {url} ({err}).\n{offline}") from err
+            raise DownloadError(f"could not download {what} from {url} ({err}).\n{offline}") from err
         except RuntimeError as err:  # torch.hub's "invalid hash value": a broken download
-            raise error(f"the download of {url} is damaged ({err}); try again") from err
+            raise DownloadError(f"the download of {url} is damaged ({err}); try again") from err
     return checked(path, prefix, error, what, "delete the file to download it again")

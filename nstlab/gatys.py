@@ -171,35 +171,9 @@ class StyleTransfer:
         previous frame), resized to the output. style_scale: the style image is resized to
         style_scale * size (bigger = larger strokes). pooling: "max" or "avg" in VGG, this run only.
         """
-        sizes = list(size) if isinstance(size, (list, tuple)) else [size]
-        counts = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
-        if not sizes or len(counts) != len(sizes):
-            raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts: give one or more sizes "
-                             "and a step count for each (or one for all)")
-        for name, values, low in (("size", sizes, 1), ("steps", counts, 1)):
-            if not all(isinstance(v, numbers.Integral) and v >= low for v in values):
-                raise InputError(f"{name} must be whole numbers >= {low}, got {values}")
-        if sizes != sorted(sizes):
-            raise InputError(f"coarse-to-fine sizes must grow, got {sizes}")
-        if max(sizes) > MAX_SIDE and not allow_large:
-            raise InputError(f"{max(sizes)} px is larger than {MAX_SIDE} px (memory grows with the square of "
-                             "the size); allow_large=True / --allow-large if you mean it")
-        if not (math.isfinite(style_scale) and style_scale > 0):
-            raise InputError(f"style_scale must be a finite number > 0, got {style_scale}")
-        if isinstance(init, str) and init not in INITS:
-            raise InputError(f"init must be one of {', '.join(INITS)} or an image (tensor, array, PIL), "
-                             f"got {init!r}")
-        if isinstance(init, str) and init == "style" and not self.styles:
-            raise InputError("init='style' needs a style image")
-        if optimizer not in OPTIMIZERS:
-            raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-        check_pooling(pooling)
-        if lr is not None and not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
-            raise InputError(f"lr (the learning rate) must be a finite number > 0, got {lr}")
-        if isinstance(init, str) and init == "content" and self.content is None:
-            init = "noise"
-        elif not isinstance(init, str):
-            init = resolve_image(init)
+        sizes, counts = _schedule(size, steps, allow_large)
+        init = self._start(init)
+        _check_options(style_scale, optimizer, pooling, lr)
         reference = self.photo if self.photo is not None else self._style_sources[0]
         if max(sizes) > max(reference.shape[-2:]):
             which = "content" if self.photo is not None else "style"
@@ -229,6 +203,17 @@ class StyleTransfer:
         if image is None:  # interrupted before the first step
             raise KeyboardInterrupt
         return run.result(image)
+
+    def _start(self, init):
+        """The start image `init` checked: a name of INITS, or an image loaded (1, 3, H, W)."""
+        if not isinstance(init, str):
+            return resolve_image(init)
+        if init not in INITS:
+            raise InputError(f"init must be one of {', '.join(INITS)} or an image (tensor, array, PIL), "
+                             f"got {init!r}")
+        if init == "style" and not self.styles:
+            raise InputError("init='style' needs a style image")
+        return "noise" if init == "content" and self.content is None else init
 
     def _run_scale(self, run, previous, steps, size, init, optimizer, lr, generator,
                    style_scale, pooling, callback, bar) -> torch.Tensor:
@@ -364,6 +349,35 @@ class _Run:
                       self.history, method="gatys")
 
 
+def _schedule(size, steps, allow_large: bool) -> tuple[list[int], list[int]]:
+    """(sizes, steps per size) of a run: one size or growing sizes (coarse-to-fine), one step
+    count for all or one per size."""
+    sizes = list(size) if isinstance(size, (list, tuple)) else [size]
+    counts = list(steps) if isinstance(steps, (list, tuple)) else [steps] * len(sizes)
+    if not sizes or len(counts) != len(sizes):
+        raise InputError(f"{len(sizes)} sizes but {len(counts)} step counts: give one or more sizes "
+                         "and a step count for each (or one for all)")
+    for name, values in (("size", sizes), ("steps", counts)):
+        if not all(isinstance(v, numbers.Integral) and v >= 1 for v in values):
+            raise InputError(f"{name} must be whole numbers >= 1, got {values}")
+    if sizes != sorted(sizes):
+        raise InputError(f"coarse-to-fine sizes must grow, got {sizes}")
+    if max(sizes) > MAX_SIDE and not allow_large:
+        raise InputError(f"{max(sizes)} px is larger than {MAX_SIDE} px (memory grows with the square of "
+                         "the size); allow_large=True / --allow-large if you mean it")
+    return sizes, counts
+
+
+def _check_options(style_scale: float, optimizer: str, pooling: str, lr: float | None) -> None:
+    if not (math.isfinite(style_scale) and style_scale > 0):
+        raise InputError(f"style_scale must be a finite number > 0, got {style_scale}")
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    check_pooling(pooling)
+    if lr is not None and not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
+        raise InputError(f"lr (the learning rate) must be a finite number > 0, got {lr}")
+
+
 def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimizer:
     if name == "adam":
         return torch.optim.Adam([image], lr=lr)
@@ -373,14 +387,20 @@ def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimiz
 
 
 def stylize(content, style, *, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256,
-            settings: Settings | None = None, extractor: VGGFeatures | None = None, device=None,
-            precision: str = "float32", masks=None, mix=None, preserve_color=False,
-            **run_options) -> Result:
+            settings: Settings | None = None, mix=None, masks=None, preserve_color=False,
+            init="content", optimizer: str = "lbfgs", lr: float | None = None, seed: int = 0,
+            style_scale: float = 1.0, pooling: str = "max", allow_large: bool = False,
+            extractor: VGGFeatures | None = None, device=None, precision: str = "float32",
+            callback: Callable[[Step], None] | None = None, progress: bool = True) -> Result:
     """One call: `stylize("tubingen", "starry_night").save("out.png")`.
 
     style: one image or a list (with `mix` weights or `masks`); preserve_color: False, True /
-    "histogram" or "luminance"; the other options as in `StyleTransfer.run`.
+    "histogram" or "luminance"; settings: layers and weights (`Settings`); extractor: a VGG of
+    your own (default: `load_vgg()`); device: None = the default device. The rest as in
+    `StyleTransfer.run`.
     """
     transfer = StyleTransfer(content, style, extractor, settings, device, precision, masks,
                              mix=mix, preserve_color=preserve_color)
-    return transfer.run(steps, size, **run_options)
+    return transfer.run(steps, size, init=init, optimizer=optimizer, lr=lr, seed=seed,
+                        style_scale=style_scale, pooling=pooling, allow_large=allow_large,
+                        callback=callback, progress=progress)

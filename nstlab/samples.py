@@ -23,7 +23,7 @@ from pathlib import Path
 import pooch
 import torch
 
-from .errors import ImageError, SampleError
+from .errors import DownloadError, ImageError, SampleError
 from .files import checked
 from .images import load_image
 
@@ -136,7 +136,7 @@ def download_sample(name: str) -> Path:
         return Path(pooch.retrieve(sample.url, known_hash=f"sha256:{sample.sha256}",
                                    fname=Path(sample.path).name, path=cache_dir(), progressbar=True))
     except Exception as err:  # network errors come in many types (requests, urllib3, socket)
-        raise SampleError(f"sample {name!r}: download from {sample.url} failed ({err}); the bundled "
+        raise DownloadError(f"sample {name!r}: download from {sample.url} failed ({err}); the bundled "
                           f"copy (<= {SAMPLE_SIDE} px) works offline") from err
 
 

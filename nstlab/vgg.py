@@ -35,6 +35,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .compact import dequantize
+from .device import default_device
 from .errors import InputError, WeightsError
 from .files import checked, hub_file
 
@@ -141,8 +142,8 @@ class VGGFeatures(nn.Module):
         return out
 
 
-def load_vgg(weights=None, arch: str | None = None,
-             device: str | torch.device = "cpu", *, sha256: str | None = None) -> VGGFeatures:
+def load_vgg(weights=None, arch: str | None = None, device=None, *,
+             sha256: str | None = None) -> VGGFeatures:
     """A `VGGFeatures` with pretrained weights, built once per (weights, arch, device) and shared.
 
     weights: a file path; or None for $NSTLAB_VGG_WEIGHTS, else the bundled VGG-16 (for arch
@@ -150,11 +151,12 @@ def load_vgg(weights=None, arch: str | None = None,
     those (default vgg19), downloaded once when online and checked against the hash in their
     name. With a file the architecture follows the file (`arch`, if given, must agree);
     sha256: the file's expected sha256 (or a prefix of 8+ hex digits), checked before loading.
-    The extractor's `.source` names the file it came from. It is frozen (no gradients to its
-    weights) and shared between callers: do not modify it (copy.deepcopy it for one of your own).
+    device: None = the default device. The extractor's `.source` names the file it came from.
+    It is frozen (no gradients to its weights) and shared between callers: do not modify it
+    (copy.deepcopy it for one of your own).
     """
     weights = _source(weights, arch)
-    device = torch.device(device)
+    device = default_device(device)
     if sha256 is not None:
         if str(weights) == "torchvision":
             raise InputError("sha256= checks a weights file; torchvision's download is checked already")

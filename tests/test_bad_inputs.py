@@ -122,10 +122,10 @@ CASES = [
     ("apply keys missing", ["apply", "{keys}", "tubingen"], "damaged"),
     ("apply model hash", ["apply", "{model}", "tubingen", "--sha256", "abcdef12"], "not the expected"),
     ("cin with alpha", ["apply", "cin-6styles", "tubingen", "--alpha", "0.5"], "alpha"),
-    ("johnson with style", ["apply", "johnson-starry_night", "tubingen", "--style", "the_scream"],
+    ("johnson with style", ["apply", "johnson-starry_night", "tubingen", "the_scream"],
      "one style"),
-    ("adain without style", ["apply", "adain", "tubingen"], "needs a style image"),
-    ("cin unknown style", ["apply", "cin-6styles", "tubingen", "--style", "mona_lisa"], "mona_lisa"),
+    ("adain without style", ["apply", "adain", "tubingen"], "give a style image or sample name after"),
+    ("cin unknown style", ["apply", "cin-6styles", "tubingen", "mona_lisa"], "mona_lisa"),
     ("train width 0", [*TRAIN, "--width", "0"], "width"),
     ("train steps 0", [*TRAIN[:-4], "--steps", "0"], "steps must be"),
     ("train batch 0", [*TRAIN, "--batch", "0"], "batch must be"),
@@ -184,6 +184,7 @@ def cli_runs(tmp_path_factory):
     return done
 
 
+@pytest.mark.slow  # cli_runs: every case as a child process
 @pytest.mark.parametrize("name, args, message", CASES, ids=[c[0] for c in CASES])
 def test_the_command_line_says_one_line_and_exits_2(cli_runs, name, args, message):
     code, err, out = cli_runs[name]
@@ -194,11 +195,13 @@ def test_the_command_line_says_one_line_and_exits_2(cli_runs, name, args, messag
     assert not out.exists() or name == "output is the input"
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_in_the_download_cache_never_runs(cli_runs):
     assert cli_runs["payload ran"] is False
     assert "vgg19-dcbb9e9d.pth has sha256" in cli_runs["planted torchvision cache"][1]
 
 
+@pytest.mark.slow
 def test_the_size_limit_is_quoted_once(cli_runs):
     err = cli_runs["content 40 gigapixels"][1]
     assert "100 megapixel" in err and "178956970" not in err and "pixels, could be" not in err
@@ -279,7 +282,7 @@ def test_a_damaged_torchvision_download_is_one_clear_error(monkeypatch):
         raise RuntimeError(f'invalid hash value (expected "{hash_prefix}", got "0123")')
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", short_download)
-    with pytest.raises(nstlab.WeightsError, match=r"damaged.*try again"):
+    with pytest.raises(nstlab.DownloadError, match=r"damaged.*try again"):
         nstlab.load_vgg(arch="vgg19")
 
 

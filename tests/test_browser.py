@@ -44,6 +44,8 @@ TEST_S = 145  # everything in the browser: with the server's start, the test sta
 RUN_ALL_S = 100  # every cell executed
 STEP_S = 20  # each wait during the interactive part
 
+pytestmark = pytest.mark.slow  # JupyterLab and Chromium
+
 if not CHROMIUM.is_file():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set NSTLAB_CHROMIUM)",
                 allow_module_level=True)

@@ -17,6 +17,7 @@ def test_stylize_end_to_end(tmp_path, real_weights, capsys):
     assert "5 steps" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a child process
 def test_python_dash_m_with_weights_from_environment(tmp_path, real_weights, monkeypatch):
     monkeypatch.setenv("NSTLAB_VGG_WEIGHTS", str(real_weights))
     style = tmp_path / "style.png"

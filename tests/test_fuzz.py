@@ -20,6 +20,8 @@ import nstlab
 from nstlab.cli import main
 from nstlab.files import sha256_of
 
+pytestmark = pytest.mark.slow  # about 30 s: the quick loop (-m "not slow") leaves it out
+
 SEEDED = settings(derandomize=True, database=None, deadline=None, print_blob=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
@@ -113,6 +115,7 @@ def apply_args(f):
             .map(lambda v: ["-o", str(Path(f["root"]) / v)]),
             option("--size", ["32", "48"], ["0", "-1", "x"], valid),
             *(option(name, values, [], True, always=must and name == "--style")
+              .map(lambda words, name=name: words[1:] if name == "--style" else words)  # STYLE: a word
               for name, values in extra.items()),
             option("--preserve-color", [None, "luminance"], ["sepia"], valid),
             option("--device", ["cpu"], ["cuda"], valid),

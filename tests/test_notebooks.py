@@ -42,6 +42,7 @@ def test_there_are_notebooks_00_to_05():
     assert [p.name[:2] for p in SOURCES][:6] == ["00", "01", "02", "03", "04", "05"]
 
 
+@pytest.mark.slow  # a kernel per notebook
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_and_its_exercises_pass(source, tmp_path, monkeypatch):
     notebook = jupytext.read(source)
@@ -106,6 +107,7 @@ def test_student_version_cuts_only_the_solution():
     assert solution_version(source) == "def f(x):\n    y = 1\n    return x + y\n\nprint(f)"
 
 
+@pytest.mark.slow  # a kernel
 def test_a_student_notebook_runs_and_says_not_written_yet(tmp_path, monkeypatch):
     notebook = nbformat.read(NOTEBOOKS / "00_tour.ipynb", as_version=4)
     text = execute(notebook, tmp_path, monkeypatch)

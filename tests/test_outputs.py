@@ -126,7 +126,7 @@ def test_a_trained_model_that_cannot_be_saved_is_kept_elsewhere(photos, random_v
     fallback = Path(err.split("the trained model is in ")[1].strip())
     from nstlab import load_model
 
-    assert load_model(fallback).card["steps"] == 2
+    assert load_model(fallback).info.card["steps"] == 2
     fallback.unlink()
 
 

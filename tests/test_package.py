@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds and installs the wheel, runs it as child processes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 NO_NETWORK = """
@@ -58,8 +60,8 @@ def test_the_installed_wheel_stylizes_offline_with_no_setting(installed):
                "--size", "64", "--steps", "3", "-q")
     assert done.returncode == 0, done.stderr
     assert (installed / "work" / "out.png").is_file()
-    applied = run(installed, "-m", "nstlab", "apply", "adain", "tubingen", "-o", "fast.png",
-                  "--style", "udnie", "--size", "64")
+    applied = run(installed, "-m", "nstlab", "apply", "adain", "tubingen", "udnie", "-o", "fast.png",
+                  "--size", "64")
     assert applied.returncode == 0, applied.stderr
     version = run(installed, "-m", "nstlab", "--version")
     assert version.stdout.strip().startswith("nstlab ")

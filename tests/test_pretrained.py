@@ -29,7 +29,7 @@ def test_shipped_model_is_compact_and_has_a_card(name):
     text = card.read_text()
     for word in ("steps", "data", "hardware", "losses", "terms"):
         assert word in text.lower(), f"{card.name} says nothing about {word}"
-    assert load_model(name).card["steps"] > 0
+    assert load_model(name).info.card["steps"] > 0
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -38,7 +38,7 @@ def test_shipped_model_stylizes_a_held_out_photo(name, real_vgg, data_dir):
         pytest.skip(f"held-out photos not found in {HELD_OUT}")
     model = load_model(name)
     adain = isinstance(model, AdaIN)
-    style = "starry_night" if adain else model.style_names[0]
+    style = "starry_night" if adain else model.info.styles[0]
     call = {"style": load_sample("starry_night", 128)} if adain else {}
     with torch.no_grad():
         scores = evaluate(model, HELD_OUT, style, real_vgg, size=128, limit=3, **call)

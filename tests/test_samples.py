@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from nstlab import samples
+from nstlab.errors import DownloadError
 from nstlab.samples import (
     BUNDLE_DIR,
     SAMPLE_SIDE,
@@ -85,7 +86,7 @@ def test_download_failure_says_what_to_do(monkeypatch):
         raise ConnectionError("Name or service not known")
 
     monkeypatch.setattr(samples.pooch, "retrieve", offline)
-    with pytest.raises(SampleError, match="bundled copy"):
+    with pytest.raises(DownloadError, match="bundled copy"):
         download_sample("tubingen")
     with pytest.raises(SampleError, match="no download URL"):
         download_sample("great_wave")

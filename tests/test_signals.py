@@ -13,6 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
+pytestmark = pytest.mark.slow  # child processes
+
 
 def _start(args, err_file):
     """The command as a child process; its stderr (the progress bar) goes to `err_file`."""

@@ -68,8 +68,9 @@ def test_fine_tuning_a_model_for_stability_from_the_command_line(photos, random_
                  "-o", str(out)]) == 0
     model = load_model(out)
     assert model.width == 4  # the fine-tuned network's own size, not the recipe's
-    assert model.card["objective"]["temporal_weight"] == 30.0 and "temporal" in model.card["final_losses"]
-    assert model.card["finetuned_from"].startswith(f"{start} (sha256 ")
+    card = model.info.card
+    assert card["objective"]["temporal_weight"] == 30.0 and "temporal" in card["final_losses"]
+    assert card["finetuned_from"].startswith(f"{start} (sha256 ")
     before = load_model(start).state_dict()
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert main(["train", "cin", *common, "--finetune", str(start), "-o", str(tmp_path / "c.pth")]) == 2

@@ -116,6 +116,7 @@ def test_a_valid_choice_clears_an_old_error(random_vgg):
     assert "not an image" not in s.status.value and "ready" in s.status.value
 
 
+@pytest.mark.slow  # a child process
 def test_a_script_that_ends_mid_run_exits_cleanly():
     """The interpreter exits while a run is going: the run stops, the process exits 0 (a worker still
     inside torch at finalization would abort it with "terminate called without an active exception")."""

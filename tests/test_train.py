@@ -43,7 +43,7 @@ def test_training_lowers_the_loss_and_writes_previews_and_checkpoints(photos, ra
     torch.manual_seed(0)
     model = TransformerNet(width=8, blocks=1)
     history = train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=30),
-                    out_dir=tmp_path / "run", progress=False)
+                    run_dir=tmp_path / "run", progress=False).history
     assert len(history) == 30 and set(history[0]) == {"loss", "content", "style", "tv"}
     first, last = (sum(h["loss"] for h in history[i:i + 5]) / 5 for i in (0, 25))
     assert last < 0.7 * first
@@ -53,11 +53,11 @@ def test_training_lowers_the_loss_and_writes_previews_and_checkpoints(photos, ra
 
 def test_resume_continues_the_count(photos, random_vgg, tmp_path):
     model = TransformerNet(width=8, blocks=1)
-    train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=3), out_dir=tmp_path / "a",
+    train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=3), run_dir=tmp_path / "a",
           progress=False)
     again = TransformerNet(width=8, blocks=1)
     history = train(perceptual(again, [stripes(32, 6)], random_vgg), photos, config(steps=5),
-                    out_dir=tmp_path / "b", resume=tmp_path / "a" / "checkpoint.pt", progress=False)
+                    run_dir=tmp_path / "b", resume=tmp_path / "a" / "checkpoint.pt", progress=False).history
     assert len(history) == 5
     saved = torch.load(tmp_path / "b" / "checkpoint.pt", weights_only=True)
     assert saved["step"] == 5 and saved["optimizer"]["state"]  # Adam moments carried over
@@ -123,7 +123,7 @@ def test_adain_decoder_trains(photos, random_vgg):
     model = AdaIN(random_vgg, Decoder(width=0.25))
     encoder = {k: v.clone() for k, v in model.encoder.state_dict().items()}
     objective = AdaINObjective(model, [photos], crop=32, style_weight=3.0)
-    history = train(objective, photos, config(steps=3), progress=False)
+    history = train(objective, photos, config(steps=3), progress=False).history
     assert len(history) == 3 and history[0]["style"] > 0
     assert all(torch.equal(v, encoder[k]) for k, v in model.encoder.state_dict().items())
     assert objective.describe()["style_weight"] == 3.0  # AdaIN's own weights, not the perceptual ones
@@ -134,7 +134,7 @@ def test_adain_decoder_trains(photos, random_vgg):
 def test_worker_processes_load_photos_and_style_crops(photos, random_vgg):
     model = AdaIN(random_vgg, Decoder(width=0.25))
     objective = AdaINObjective(model, [photos], crop=32, workers=1)
-    history = train(objective, photos, config(steps=3, workers=1), progress=False)
+    history = train(objective, photos, config(steps=3, workers=1), progress=False).history
     assert len(history) == 3 and all(h["style"] > 0 for h in history)
     crops = objective.style_batch(4, "cpu")  # from the worker started by the first step
     assert crops.shape == (4, 3, 32, 32) and crops.std() > 0
@@ -161,7 +161,7 @@ class _ToGrey(torch.nn.Module):
 
 def test_the_loop_knows_no_model(photos):
     torch.manual_seed(0)
-    history = train(_ToGrey(), photos, config(steps=40, lr=5e-2), progress=False)
+    history = train(_ToGrey(), photos, config(steps=40, lr=5e-2), progress=False).history
     assert set(history[0]) == {"loss", "grey"} and history[-1]["loss"] < 0.2 * history[0]["loss"]
 
 
@@ -170,7 +170,7 @@ def test_model_files_round_trip_in_half_precision(tmp_path, random_vgg):
     path = save_model(net, tmp_path / "m.pth", styles=["a", "b", "c"], card={"steps": 1})
     loaded = load_model(path)
     x = torch.rand(1, 3, 24, 24)
-    assert loaded.style_names == ["a", "b", "c"] and loaded.card == {"steps": 1}
+    assert loaded.info.styles == ("a", "b", "c") and loaded.info.card == {"steps": 1}
     assert (loaded(x, style=1) - net.eval()(x, style=1)).abs().max() < 4e-3  # float16 storage
     adain = AdaIN(random_vgg, Decoder(width=0.25))
     path = save_model(adain, tmp_path / "a.pth", styles=[])
@@ -203,7 +203,7 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
     assert main(["train", "johnson", "--content", str(photos), "--style", str(style), "-o", str(model),
                  "--steps", "2", "--batch", "2", "--crop", "32", "--width", "8",
                  "--weights", str(random_vgg_file), "-q"]) == 0
-    assert load_model(model).card["steps"] == 2
+    assert load_model(model).info.card["steps"] == 2
     again = tmp_path / "again.pth"  # the same seed: the same network, initial weights included
     assert main(["train", "johnson", "--content", str(photos), "--style", str(style), "-o", str(again),
                  "--steps", "2", "--batch", "2", "--crop", "32", "--width", "8",
@@ -217,19 +217,19 @@ def test_train_and_apply_commands(photos, random_vgg_file, tmp_path, capsys):
                  "--steps", "1", "--batch", "2", "--crop", "32", "--width", "8",
                  "--weights", str(random_vgg_file), "-q"]) == 0
     assert main(["apply", str(cin), str(style), "-o", str(out), "--mix", "0.5,0.5"]) == 0
-    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "style,1", "--mix", "1,3"]) == 0
-    assert main(["apply", str(cin), str(style), "-o", str(out), "--style", "nope"]) == 2
+    assert main(["apply", str(cin), str(style), "-o", str(out), "style,1", "--mix", "1,3"]) == 0
+    assert main(["apply", str(cin), str(style), "-o", str(out), "nope"]) == 2
     assert "unknown style" in capsys.readouterr().err
     assert main(["apply", str(tmp_path / "none.pth"), str(style), "-o", str(out)]) == 2
     adain = tmp_path / "adain.pth"
     assert main(["train", "adain", "--content", str(photos), "--style", str(photos), "-o", str(adain),
                  "--steps", "1", "--batch", "2", "--crop", "32", "--width", "0.25",
                  "--weights", str(random_vgg_file), "-q"]) == 0
-    assert load_model(adain).card["objective"]["style_weight"] == 2.0  # what it really trained with
-    assert main(["apply", str(adain), str(style), "-o", str(out), "--style", f"{style},{style}",
+    assert load_model(adain).info.card["objective"]["style_weight"] == 2.0  # what it really trained with
+    assert main(["apply", str(adain), str(style), "-o", str(out), f"{style},{style}",
                  "--mix", "0.3,0.7", "--alpha", "0.5"]) == 0
     assert main(["apply", str(adain), str(style), "-o", str(out)]) == 2
-    assert "needs a style image" in capsys.readouterr().err
+    assert "give a style image or sample name after the photo" in capsys.readouterr().err
 
 
 def _ddp_worker(rank, world, init, photos, out):
@@ -242,6 +242,7 @@ def _ddp_worker(rank, world, init, photos, out):
     dist.destroy_process_group()
 
 
+@pytest.mark.slow  # two spawned processes
 def test_data_parallel_on_two_cpu_processes(photos, tmp_path):
     torch.manual_seed(0)
     initial = TransformerNet(width=8, blocks=1).state_dict()

@@ -33,12 +33,12 @@ def test_an_interrupted_run_leaves_a_checkpoint_to_resume(photos, random_vgg, tm
 
     with pytest.raises(KeyboardInterrupt):
         train(perceptual(model, [stripes(32, 6)], random_vgg), photos, config(steps=50, checkpoint_every=100),
-              out_dir=tmp_path / "run", callback=stop_at_3, progress=False)
+              run_dir=tmp_path / "run", callback=stop_at_3, progress=False)
     saved = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert saved["step"] == 3 and "--resume" in capsys.readouterr().err
     again = TransformerNet(width=8, blocks=1)
     history = train(perceptual(again, [stripes(32, 6)], random_vgg), photos, config(steps=5),
-                    resume=tmp_path / "run" / "checkpoint.pt", progress=False)
+                    resume=tmp_path / "run" / "checkpoint.pt", progress=False).history
     assert len(history) == 5
 
 
@@ -64,7 +64,7 @@ def test_resuming_from_a_bad_checkpoint_is_one_clear_error(photos, random_vgg, t
 
 def test_a_checkpoint_is_never_half_written(photos, random_vgg, tmp_path, monkeypatch):
     train(perceptual(TransformerNet(width=8, blocks=1), [stripes(32, 6)], random_vgg), photos,
-          config(steps=3), out_dir=tmp_path / "run", progress=False)
+          config(steps=3), run_dir=tmp_path / "run", progress=False)
     before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
     real_save = torch.save
 
@@ -75,5 +75,5 @@ def test_a_checkpoint_is_never_half_written(photos, random_vgg, tmp_path, monkey
     monkeypatch.setattr(torch, "save", crash)
     with pytest.raises(KeyboardInterrupt):
         train(perceptual(TransformerNet(width=8, blocks=1), [stripes(32, 6)], random_vgg), photos,
-              config(steps=3), out_dir=tmp_path / "run", progress=False)
+              config(steps=3), run_dir=tmp_path / "run", progress=False)
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before

@@ -5,7 +5,7 @@ import torch
 from conftest import WEIGHTS, torchvision_features
 
 from nstlab import vgg
-from nstlab.errors import InputError
+from nstlab.errors import DownloadError, InputError
 from nstlab.vgg import VGGFeatures, WeightsError, layer_names, load_vgg
 
 
@@ -129,11 +129,11 @@ def test_offline_without_weights_says_how_to_provide_them(monkeypatch):
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)  # TORCH_HOME is empty (conftest)
-    with pytest.raises(WeightsError) as err:
+    with pytest.raises(DownloadError) as err:
         load_vgg(arch="vgg19")  # torchvision's: the bundled network is a VGG-16
     message = str(err.value)
     assert "NSTLAB_VGG_WEIGHTS" in message and "--weights" in message and "vgg19" in message
-    with pytest.raises(WeightsError):
+    with pytest.raises(DownloadError):
         load_vgg("torchvision", arch="vgg16")
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torchvision.transforms.functional import gaussian_blur
 
-from nstlab.errors import ImageError, InputError
+from nstlab.errors import DownloadError, ImageError, InputError
 from nstlab.images import save_image
 from nstlab.samples import stripes
 from nstlab.video import (
@@ -221,7 +221,7 @@ def test_raft_is_an_option_with_one_clear_error_offline(monkeypatch, tmp_path):
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     frame = torch.rand(3, 50, 70)
-    with pytest.raises(InputError, match="use the DIS flow"):
+    with pytest.raises(DownloadError, match="use the DIS flow"):
         estimate_flow(frame, frame, method="raft")
     torch.manual_seed(0)
     monkeypatch.setitem(flow._RAFT, "net", raft_small(weights=None).eval())  # as if downloaded

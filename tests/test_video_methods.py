@@ -124,21 +124,21 @@ def test_a_run_with_a_work_folder_does_not_redo_finished_frames(clips, tmp_path)
     torch.manual_seed(0)
     net, stop_at = Counting(width=4, blocks=1), 3
     work = tmp_path / "work"
-    first = apply_video(net, frames, work=work, progress=False)
+    first = apply_video(net, frames, run_dir=work, progress=False)
     assert first.status == "interrupted" and len(first.frames) == 2
     assert sorted(p.name for p in work.iterdir()) == ["frame-000000.png", "frame-000001.png", "run.json"]
     calls.clear()
     stop_at = None
-    again = apply_video(net, frames, work=work, progress=False)
+    again = apply_video(net, frames, run_dir=work, progress=False)
     assert again.status == "done" and len(calls) == 2  # only the two frames not finished before
     whole = apply_video(net, frames, progress=False).frames
     assert (again.frames - whole).abs().max() <= 1 / 255 + 1e-6  # the finished ones, read back from PNG
     with pytest.raises(InputError, match="another run"):
-        apply_video(net, frames.flip(0), work=work, progress=False)  # other frames: refused, not mixed
+        apply_video(net, frames.flip(0), run_dir=work, progress=False)  # other frames: refused, not mixed
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(InputError, match="holds other files"):
-        apply_video(net, frames, work=tmp_path / "mine", progress=False)
+        apply_video(net, frames, run_dir=tmp_path / "mine", progress=False)
 
 
 def test_long_term_frames_and_loop_mode(random_vgg):

@@ -195,10 +195,10 @@ def test_training_monitor_draws_losses_and_previews():
     from nstlab.notebook.monitor import TrainingMonitor
 
     monitor = TrainingMonitor(fps=1000)
-    monitor.update(TrainStep(1, 3, {"loss": 2.0, "content": 1.0}, None))
+    monitor.update(TrainStep(1, 3, 2.0, {"content": 1.0}, None))
     assert "step 1/3" in monitor.status.value and bytes(monitor.loss_plot.value).startswith(PNG)
     assert not monitor.preview.value
-    monitor.update(TrainStep(2, 3, {"loss": 1.5, "content": 0.9}, torch.rand(2, 3, 16, 16)))
+    monitor.update(TrainStep(2, 3, 1.5, {"content": 0.9}, torch.rand(2, 3, 16, 16)))
     assert bytes(monitor.preview.value).startswith(PNG) and len(monitor.history) == 2
 
 

@@ -37,7 +37,6 @@ if getattr(importlib.util.find_spec("nstlab"), "origin", None) is None:  # missi
     get_ipython().run_line_magic("pip", f"install --quiet {source}")
 
 # %%
-import time
 
 import torch
 from IPython.display import display
@@ -111,10 +110,9 @@ display(monitor)
 torch.manual_seed(0)
 mine = TransformerNet(width=16)
 config = nstlab.TrainConfig(steps=STEPS, batch=4, crop=CROP, preview_every=pick(25, 1))
-began = time.perf_counter()
-history = nstlab.train(PerceptualObjective(mine, ["starry_night"], vgg), photos, config,
+trained = nstlab.train(PerceptualObjective(mine, ["starry_night"], vgg), photos, config,
                        callback=monitor.update, progress=False)  # the monitor shows the progress
-print(f"{STEPS} steps in {time.perf_counter() - began:.0f} s")
+print(f"{trained.steps} steps in {trained.seconds:.0f} s, last loss {trained.history[-1]['loss']:.3g}")
 
 # %% [markdown]
 # ## Against Gatys

@@ -52,7 +52,7 @@ from nstlab.notebook.mixers import StyleMixer
 SIZE = pick(256, 64)
 content = nstlab.load_sample("tubingen", SIZE)
 model = nstlab.load_model("cin-6styles")
-print(model.style_names)
+print(model.info.styles)
 print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
       f"{sum(p.numel() for p in style_parameters(model, 0)):,} of them per style")
 
@@ -62,7 +62,7 @@ print(f"{sum(p.numel() for p in model.parameters()):,} parameters, "
 # `nstlab.apply(model, photo, style=name)` picks one style by name (or index).
 
 # %%
-outputs = {name: nstlab.apply(model, content, style=name).image for name in model.style_names}
+outputs = {name: nstlab.apply(model, content, style=name).image for name in model.info.styles}
 fig = viz.show_images({"photo": content, **outputs}, ncols=4)
 
 # %% [markdown]
@@ -94,7 +94,7 @@ StyleMixer(model, content, size=SIZE)
 # of each.
 
 # %%
-first, second = model.style_names[:2]
+first, second = model.info.styles[:2]
 print(f"from {first} to {second}")
 path = {f"{1 - t:.2f} / {t:.2f}": nstlab.apply(model, content, style=[first, second], mix=[1 - t, t]).image
         for t in torch.linspace(0, 1, 5).tolist()}
@@ -111,7 +111,7 @@ fig = viz.show_images(path, size=2.4)
 extended = nstlab.load_model("cin-6styles")
 new = add_style(extended)
 before = nstlab.apply(extended, content, style=0).image
-objective = PerceptualObjective(extended, [*extended.style_names, "shipwreck"], nstlab.load_vgg(),
+objective = PerceptualObjective(extended, [*extended.info.styles, "shipwreck"], nstlab.load_vgg(),
                                 fit_style=new)
 config = nstlab.TrainConfig(steps=pick(60, 2), batch=4, crop=pick(128, 32), lr=1e-2)
 nstlab.train(objective, photos_folder(), config)

@@ -308,7 +308,7 @@ play({"per frame": styled.frames, "stabilized 0.5": stabilize(styled.frames, bun
 
 # %%
 stable = nstlab.load_model("johnson-starry_night-stable")
-card = stable.card
+card = stable.info.card
 print(f"fine-tuned from {card['finetuned_from']}: {card['steps']} steps, temporal weight "
       f"{card['objective']['temporal_weight']:g}, style weight {card['objective']['style_weight']:g}")
 stable_frames = apply_video(stable, clip.frames).frames

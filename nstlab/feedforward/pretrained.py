@@ -9,20 +9,22 @@ were trained with (conv1_1 ... conv4_1), so a decoder always meets the features 
 -- unless they are the bundled VGG-16's (config "encoder": "vgg16-bundled"): then that file serves
 as the encoder, and the weights ship once.
 
-`load_model(name_or_path)` rebuilds the network in float32 and eval mode. A name from `MODELS`
-loads the file shipped inside the package after checking its sha256; a path loads any file (pass
-sha256= to check it too).
+`load_model(name_or_path)` rebuilds the network in float32 and eval mode, on the default device.
+A name from `MODELS` loads the file shipped inside the package after checking its sha256; a path
+loads any file (pass sha256= to check it too). What the file said about the network (its name,
+style names and card) is `model.info`, a `ModelInfo`; `model_info(net)` gives one for any network.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..compact import dequantize, quantize
+from ..device import default_device, on
 from ..errors import InputError, ModelError
 from ..files import atomic, checked
 from ..vgg import BUNDLED_VGG, VGGFeatures, load_vgg
@@ -32,6 +34,21 @@ from .johnson import TransformerNet
 FORMAT = 1
 BUNDLED_ENCODER = "vgg16-bundled"  # an AdaIN file whose encoder is the bundled VGG-16
 MODELS_DIR = Path(__file__).parent / "models"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What nstlab knows about a network: `model.info` on one `load_model` returned."""
+
+    name: str  # the shipped model's name, the path as given, or the class of a network built in code
+    file: Path | None = None  # the model file it was read from
+    styles: tuple[str, ...] = ()  # a conditional network's style names, in index order
+    card: dict = field(default_factory=dict)  # its model card: data, steps, losses, time, hardware
+
+
+def model_info(model: torch.nn.Module) -> ModelInfo:
+    """`model.info` of a loaded network; for one built in code, its class name."""
+    return getattr(model, "info", None) or ModelInfo(type(model).__name__)
 
 
 @dataclass(frozen=True)
@@ -107,10 +124,10 @@ def save_model(model, path, *, styles, card: dict | None = None, int8: bool = Fa
     return path
 
 
-def load_model(source, *, sha256: str | None = None, device="cpu"):
-    """A TransformerNet or AdaIN from a shipped model's name or a file path, float32, eval mode.
-    The returned model has `.name` (the name or path), `.file` (the file read), `.style_names`
-    (list) and `.card` (dict). sha256: the file's expected sha256 (or its first 8+ hex digits)."""
+def load_model(source, *, sha256: str | None = None, device=None):
+    """A TransformerNet or AdaIN from a shipped model's name or a file path, float32, eval mode, on
+    `device` (None: the default device). `model.info` is its `ModelInfo` (name, file, style names,
+    card). sha256: the file's expected sha256 (or its first 8+ hex digits)."""
     if isinstance(source, str) and source in MODELS:
         entry = MODELS[source]
         path, sha256 = MODELS_DIR / entry.file, sha256 or entry.sha256
@@ -134,10 +151,8 @@ def load_model(source, *, sha256: str | None = None, device="cpu"):
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:  # a damaged file
         reason = " ".join(str(err).split())[:200]  # one line
         raise ModelError(f"{path}: a damaged model file ({type(err).__name__}: {reason})") from err
-    model.name, model.file = str(source), path
-    model.style_names = list(data["styles"])
-    model.card = dict(data["card"])
-    return model.to(device).eval()
+    model.info = ModelInfo(str(source), path, tuple(data["styles"]), dict(data["card"]))
+    return on(model.eval(), default_device(device))
 
 
 def _build(data: dict):

@@ -34,7 +34,7 @@ from .objectives import (
     AdaINObjective,
     PerceptualObjective,
 )
-from .pretrained import load_model, save_model
+from .pretrained import load_model, model_info, save_model
 from .train import TrainConfig, train
 
 KINDS = ("johnson", "cin", "adain")
@@ -96,7 +96,7 @@ def objective_for(kind: str, styles, extractor, *, width: float | None = None, n
 
 def _check_start(kind: str, model: torch.nn.Module, styles: int) -> None:
     """One clear error if the model to fine-tune is not a network of `kind` for `styles` styles."""
-    name = getattr(model, "name", type(model).__name__)
+    name = model_info(model).name
     if kind == "adain":
         if not isinstance(model, AdaIN):
             raise InputError(f"{name} is not an AdaIN network: fine-tune it as johnson or cin")
@@ -105,7 +105,7 @@ def _check_start(kind: str, model: torch.nn.Module, styles: int) -> None:
         raise InputError(f"{name} is not a {kind} network")
     if kind == "cin" and model.styles != styles:
         raise InputError(f"{name} has {model.styles} styles; give its {model.styles} style images, "
-                         f"in its order ({', '.join(getattr(model, 'style_names', []))})")
+                         f"in its order ({', '.join(model_info(model).styles)})")
 
 
 def train_model(kind: str, photos, styles, output, *, weights=None, config: TrainConfig | None = None,
@@ -125,22 +125,21 @@ def train_model(kind: str, photos, styles, output, *, weights=None, config: Trai
     recipe = recipe_for(kind, default_device(device))
     config = config or TrainConfig(steps=recipe["steps"], crop=recipe["crop"], workers=recipe["workers"])
     network["width"] = recipe["width"] if width is None else width
-    extractor = load_vgg(weights, sha256=sha256)
+    extractor = load_vgg(weights, device=device, sha256=sha256)
     torch.manual_seed(config.seed)  # the network's initial weights too: one seed, one run
     start = None if finetune is None else load_model(finetune)
     objective = objective_for(kind, list(styles), extractor, crop=config.crop, start=start,
                               workers=config.workers, **network)
-    began = time.perf_counter()
-    history = train(objective, photos, config, out_dir=run_dir, resume=resume, progress=progress,
+    trained = train(objective, photos, config, run_dir=run_dir, resume=resume, progress=progress,
                     device=device)
     names = [str(s) for s in styles] if kind == "adain" else [Path(str(s)).stem for s in styles]
     card = {"kind": kind, "styles": names, "content": [str(c) for c in _list(photos)],
             "steps": config.steps, "batch": config.batch, "crop": config.crop, "lr": config.lr,
             "objective": objective.describe(),
-            "final_losses": history[-1] if history else {}, "seconds": round(time.perf_counter() - began),
+            "final_losses": trained.losses, "seconds": round(trained.seconds),
             "hardware": _hardware(), "vgg": f"{extractor.arch} from {_weights_source(extractor)}"}
     if start is not None:
-        card["finetuned_from"] = f"{start.name} (sha256 {sha256_of(start.file)[:12]}...)"
+        card["finetuned_from"] = f"{start.info.name} (sha256 {sha256_of(start.info.file)[:12]}...)"
     if not dist.is_initialized() or dist.get_rank() == 0:
         try:
             save_model(objective.model, output, styles=names, card=card)

@@ -17,6 +17,7 @@ gradients; only rank 0 writes checkpoints, previews and the progress bar.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..device import default_device
 from ..errors import InputError
 from ..files import atomic
 from ..images import save_image, tile
+from ..result import TrainResult
 from .data import RandomCrops, batches
 
 
@@ -56,11 +58,12 @@ class TrainConfig:
 
 @dataclass
 class TrainStep:
-    """What a callback sees after each step."""
+    """What a callback sees after each step (the fields of the Gatys engine's `Step`)."""
 
-    step: int
+    step: int  # 1-based, counting the steps of a resumed checkpoint
     total: int
-    losses: dict[str, float]  # "loss", "content", "style", "tv"
+    loss: float  # the weighted total
+    losses: dict[str, float]  # the parts: "content", "style", "tv", ...
     preview: torch.Tensor | None  # (B, 3, crop, crop) outputs at a preview step, else None
 
 
@@ -81,14 +84,17 @@ def _resume(path, model, optimizer, device) -> tuple[list, int]:
 
 
 def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None, *,
-          out_dir=None, resume=None, callback: Callable[[TrainStep], None] | None = None,
-          progress: bool = True, device=None) -> list[dict]:
-    """Train `objective.model` and return the loss history (one dict per step, this process's losses).
+          run_dir=None, resume=None, callback: Callable[[TrainStep], None] | None = None,
+          progress: bool = True, device=None) -> TrainResult:
+    """Train `objective.model` and return a `TrainResult` (the model, this process's loss history).
 
     objective: a module from objectives.py (or any with .model, .trainable() and
     forward(photos) -> (loss, parts, outputs)). photos: folder(s) of training photos.
-    out_dir: where checkpoints (`checkpoint.pt`) and previews go (None: nowhere).
+    run_dir: where checkpoints (`checkpoint.pt`) and previews go (None: nowhere); resume: a
+    checkpoint to continue from. device: None = the default device (`nstlab.default_device`);
+    the objective, and so the network, is moved there.
     """
+    began = time.perf_counter()
     config = config or TrainConfig()
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     if config.batch % world:
@@ -114,7 +120,7 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     photos = RandomCrops(photos, config.crop)
     sampler = DistributedSampler(photos, world, rank, seed=config.seed) if world > 1 else None
     loader = batches(photos, config.batch // world, config.workers, device, sampler)
-    out = None if out_dir is None else Path(out_dir)
+    out = None if run_dir is None else Path(run_dir)
     if out is not None and rank == 0:
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +161,8 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     checkpoint()
             if callback is not None:
-                callback(TrainStep(step, config.steps, values, preview))
+                callback(TrainStep(step, config.steps, values["loss"],
+                                   {k: v for k, v in values.items() if k != "loss"}, preview))
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the command line: keep what was learned
         if rank == 0 and out is not None and step > start:
             checkpoint()
@@ -165,4 +172,4 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
     finally:
         bar.close()
     model.eval()
-    return history
+    return TrainResult(model, "done", step, time.perf_counter() - began, history, type(model).__name__, out)

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import NstlabError
 from ..feedforward import apply
+from ..feedforward.pretrained import model_info
 from ..samples import resolve_image
 from .preview import png
 
@@ -62,7 +63,7 @@ class StyleMixer(_Mixer):
     def __init__(self, model, image, *, size: int = 256, names=None):
         self.model, self.image = model.eval(), resolve_image(image, size)
         self.count = model.styles
-        names = list(names or getattr(model, "style_names", None) or [])[:self.count]
+        names = list(names or model_info(model).styles)[:self.count]
         names += range(len(names), self.count)  # unnamed styles by their index
         self.sliders = [W.FloatSlider(1.0 if i == 0 else 0.0, min=0, max=1, step=0.05, description=str(n),
                                       continuous_update=False) for i, n in enumerate(names)]

@@ -23,7 +23,7 @@ class TrainingMonitor(W.VBox):
         """One training step (a `feedforward.TrainStep`)."""
         if not self.history:
             self.live.start()
-        self.history.append(step.losses)
+        self.history.append({**step.losses, "loss": step.loss})
         if step.preview is not None:
             self.preview.value = png(tile(step.preview[:4]))
         last = step.step == step.total
@@ -31,4 +31,4 @@ class TrainingMonitor(W.VBox):
             self.live.draw(None, self.history)
         if last or self.live.offer(None, self.history):
             self.live.say(f"step {step.step}/{step.total} · "
-                          + " · ".join(f"{k} {v:.3g}" for k, v in step.losses.items()))
+                          + " · ".join(f"{k} {v:.3g}" for k, v in {"loss": step.loss, **step.losses}.items()))

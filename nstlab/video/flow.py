@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import InputError
+from ..errors import DownloadError, InputError
 from ..files import hub_file
 from ..warping import inside, warp
 
@@ -101,7 +101,7 @@ def _raft_net() -> torch.nn.Module:
     if "net" not in _RAFT:
         from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
-        path = hub_file(Raft_Small_Weights.DEFAULT.url, "torchvision's RAFT weights", InputError,
+        path = hub_file(Raft_Small_Weights.DEFAULT.url, "torchvision's RAFT weights", DownloadError,
                         "Offline, use the DIS flow (the default: method='dis', --flow dis), which needs "
                         "no weights.")
         net = raft_small(weights=None)
