@@ -169,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--arch", choices=("vgg16", "vgg19"), default=None,
                    help="architecture for torchvision weights (a file decides its own)")
     s.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="bfloat16 (CPUs with AVX-512/AMX: about 1.6x faster) or float16 (CUDA) autocast")
+                   help="bfloat16 (faster on CPUs with AVX-512/AMX) or float16 (CUDA) autocast")
     s.add_argument("--seed", type=int, default=0, help="for noise starts")
     s.add_argument("--allow-large", action="store_true", help="sizes above 4096 px (memory!)")
     s.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="histogram|luminance", help="keep the photo's colours (default method: histogram)")
     a.add_argument("--sha256", default=None, help="the model file's expected sha256 (or its first 8+ digits)")
     a.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="bfloat16: about 2x faster on CPUs with AVX-512 BF16, within half a grey level")
+                   help="bfloat16: faster on CPUs with AVX-512 BF16, within half a grey level")
     a.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     a.add_argument("-v", "--verbose", action="store_true", help="name the files used, with their sha256")
@@ -291,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     v.add_argument("--every", type=int, default=1, help="keep every N-th frame")
     v.add_argument("--precision", choices=PRECISIONS, default="float32",
-                   help="bfloat16: about 2x faster on CPUs with AVX-512 BF16 (networks and optimization)")
+                   help="bfloat16: faster on CPUs with AVX-512 BF16 (networks and optimization)")
     v.add_argument("--device", default=None, help="cpu, cuda, mps (default: the fastest present)")
     v.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

@@ -74,8 +74,7 @@ def check_precision(precision: str, device=None) -> str:
         raise InputError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if precision == "float16" and device is not None and torch.device(device).type == "cpu":
         raise InputError("float16 autocast is for CUDA GPUs and crawls on a CPU: use precision='bfloat16' "
-                         "there (faster than float32 on CPUs with AVX-512 or AMX, e.g. 1.6x on this "
-                         "project's test machine)")
+                         "there (faster than float32 on CPUs with AVX-512 or AMX)")
     return precision
 
 

@@ -39,13 +39,12 @@ from .errors import InputError
 EPS = 1e-12
 
 DEFAULT_CONTENT_LAYERS = {"relu4_2": 1.0}
-# The defaults keep the photo readable under any painting: relu5_1 at a quarter and style weight 10
-# (not 1 and 30) bring the content distance from 0.47-0.67x to 0.36-0.48x the painting's own on
-# held-out photos x 7 paintings, two of them abstract, while the style stays closer than any
-# feedforward network's (README, "One set of default weights"; benchmarks/bench_quality.py).
+# The defaults keep the photo readable under any painting (relu5_1's large structures swallow it
+# at full weight), while the style stays closer than any feedforward network's: the tuning table
+# is in docs/benchmarks.md, "One set of default weights".
 DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0, "relu5_1": 0.25}
-# Video optimization's temporal loss beside the default style weight (video.stylize_video): 3.0x
-# less flicker on a zoom; a weight three times larger makes L-BFGS stall, with no gain
+# Video optimization's temporal loss beside the default style weight (video.stylize_video): much
+# larger makes L-BFGS stall (docs/benchmarks.md, video)
 DEFAULT_TEMPORAL_WEIGHT = 333.0
 
 

@@ -162,3 +162,42 @@ def test_training_recipes_fit_the_device():
     assert recipe_for("johnson", "cpu") == {"steps": 700, "crop": 128, "workers": 0, "width": 16}
     assert recipe_for("adain", "cpu")["width"] == 0.5 and recipe_for("johnson", "cuda")["crop"] == 256
     assert recipe_for("adain", "cuda")["workers"] > 0  # a GPU outruns one core decoding images
+
+
+def test_apply_on_a_list_or_a_folder_returns_a_result_each(tmp_path):
+    net = TransformerNet(width=4, blocks=1)
+    results = nstlab.apply(net, [stripes(32), checkerboard(32, 4)], progress=False)
+    assert [r.image.shape for r in results] == [(1, 3, 32, 32)] * 2
+    assert torch.equal(results[1].image, nstlab.apply(net, checkerboard(32, 4)).image)
+    for name in ("b.png", "a.png"):
+        nstlab.save_image(noise(24), tmp_path / name)
+    from_folder = nstlab.apply(net, tmp_path, progress=False)
+    assert len(from_folder) == 2
+    assert torch.equal(from_folder[0].image, nstlab.apply(net, tmp_path / "a.png").image)  # sorted by name
+
+
+def test_train_returns_a_result_with_the_model_and_its_history(tmp_path, random_vgg):
+    from nstlab.feedforward.objectives import PerceptualObjective
+
+    photos = tmp_path / "photos"
+    for k in range(2):
+        nstlab.save_image(noise(40, seed=k), photos / f"{k}.png")
+    steps = []
+    net = TransformerNet(width=4, blocks=1)
+    trained = nstlab.train(PerceptualObjective(net, [stripes(32)], random_vgg), photos,
+                           nstlab.TrainConfig(steps=3, batch=2, crop=32), run_dir=tmp_path / "run",
+                           callback=steps.append, progress=False)
+    assert isinstance(trained, nstlab.TrainResult) and trained.model is net and not net.training
+    assert trained.steps == 3 and trained.status == "done" and trained.run_dir == tmp_path / "run"
+    assert [h["loss"] for h in trained.history] == [s.loss for s in steps]  # the engine's Step words
+    assert "loss" not in steps[0].losses and set(steps[0].losses) == {"content", "style", "tv"}
+    assert trained.losses == trained.history[-1] and (tmp_path / "run" / "checkpoint.pt").is_file()
+
+
+def test_a_loaded_model_says_what_it_is():
+    model = nstlab.load_model("cin-6styles")
+    assert model.info.name == "cin-6styles" and model.info.file.name == "cin-6styles.pth"
+    assert model.info.styles[:2] == ("starry_night", "the_scream") and model.info.card["steps"] > 0
+    from nstlab.feedforward.pretrained import model_info
+    assert model_info(TransformerNet(width=4)).name == "TransformerNet"
+    assert nstlab.apply(model, stripes(32)).method == "cin-6styles"

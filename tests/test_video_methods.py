@@ -8,7 +8,9 @@ from nstlab.errors import InputError
 from nstlab.feedforward import apply
 from nstlab.feedforward.adain import AdaIN, Decoder
 from nstlab.feedforward.johnson import TransformerNet
+from nstlab.gatys import StyleTransfer
 from nstlab.losses import Settings
+from nstlab.result import Result
 from nstlab.samples import stripes
 from nstlab.video import (
     apply_video,
@@ -19,6 +21,7 @@ from nstlab.video import (
     warping_error,
     write_video,
 )
+from nstlab.video.methods import TemporalLoss
 
 
 @pytest.fixture(scope="module")
@@ -208,3 +211,53 @@ def test_bfloat16_is_close_to_float32(clips):
     assert (exact - quick).abs().mean() < 2 / 255  # well under a grey level on average
     with pytest.raises(InputError, match="float16 autocast is for CUDA"):
         apply_video("johnson-starry_night", frames, precision="float16", device="cpu", progress=False)
+
+
+def test_a_video_result_is_a_result_with_its_frames_and_flicker(clips, random_vgg):
+    frames = clips["pan"].frames
+    styled = apply_video(TransformerNet(width=4, blocks=1), frames, stabilize=0.5, progress=False)
+    assert isinstance(styled, Result) and styled.method == "TransformerNet" and styled.steps == 0
+    assert torch.equal(styled.image, styled.frames[:1]) and styled.fps == 25.0
+    assert styled.flicker == pytest.approx(warping_error(styled.frames, frames), rel=1e-6)  # DIS, medium
+    assert styled.input_flicker == pytest.approx(warping_error(frames, frames), rel=1e-6)
+    unmeasured = apply_video(TransformerNet(width=4, blocks=1), frames, measure=False, progress=False)
+    assert unmeasured.flicker is None and unmeasured.input_flicker is None
+    settings = Settings(content_layers=["relu2_2"], style_layers=["relu1_1"])
+    run = stylize_video(frames[:2], stripes(64, 6), steps=3, first_steps=4, settings=settings,
+                        extractor=random_vgg, progress=False)
+    assert run.steps == 4 + 3 and len(run.history) == 2 and run.method == "gatys-temporal"
+    assert run.flows.shape == (1, 2, 96, 128) and run.reliable.shape == (1, 96, 128)
+    assert run.flicker == pytest.approx(warping_error(run.frames, flows=run.flows, masks=run.reliable))
+
+
+def test_an_interrupt_inside_a_frame_keeps_only_finished_frames(clips, random_vgg, tmp_path, monkeypatch):
+    """A frame whose optimization is cut short is not stored as finished, and the run stops."""
+    frames = clips["pan"].frames
+    settings = Settings(content_layers=["relu2_2"], style_layers=["relu1_1"])
+    steps = []
+
+    def interrupt_in_frame_two(step):
+        steps.append(step)
+        if len(steps) == 4 + 2:  # the first frame's 4 steps, then two of the second frame's 3
+            raise KeyboardInterrupt
+
+    real = StyleTransfer.run
+    monkeypatch.setattr(StyleTransfer, "run", lambda self, *args, **kwargs: real(
+        self, *args, **kwargs, callback=interrupt_in_frame_two))
+    result = stylize_video(frames, stripes(64, 6), steps=3, first_steps=4, settings=settings,
+                           extractor=random_vgg, run_dir=tmp_path / "run", progress=False)
+    assert result.status == "interrupted" and len(result.frames) == 1
+    assert sorted(p.name for p in (tmp_path / "run").glob("*.png")) == ["frame-000000.png"]
+
+
+def test_the_temporal_loss_compares_each_frame_where_no_nearer_one_does():
+    loss = TemporalLoss()
+    frame = torch.zeros(3, 2, 2)
+    near, far = torch.ones(3, 2, 2), torch.full((3, 2, 2), 0.5)
+    near_mask = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    start = loss.aim(frame, [near, far], [near_mask, torch.ones(2, 2)])
+    assert torch.equal(start, near * near_mask)  # the photo where the nearest frame is not reliable
+    assert torch.equal(loss.masks[1, 0], 1 - near_mask)  # the far frame only where the near one is not
+    image = torch.zeros(1, 3, 2, 2)
+    # (4 pixels x 3 colours: 2 at distance 1 from near, 2 at distance 0.5 from far) / (3 x 4)
+    assert float(loss(image)) == pytest.approx((6 * 1.0 + 6 * 0.25) / 12)
