@@ -275,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--model cin/adain with several styles: go from each to the next over the clip")
     v.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
     _add_masks(v)
+    v.add_argument("--alpha", type=_number, default=1.0, help="--model adain: 0 = content, 1 = full style")
+    v.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
+                   metavar="histogram|luminance", help="keep the clip's colours (default method: histogram)")
     v.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
                    help=f"optimization: the temporal loss (default {DEFAULT_TEMPORAL_WEIGHT:g})")
     v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
@@ -498,22 +501,26 @@ def _video(args) -> int:
     frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
     run_dir = args.run_dir
     if args.model is not None:
-        result = apply_video(args.model, frames, style, mix=args.mix, masks=args.masks, morph=args.morph,
+        result = apply_video(args.model, frames, style, mix=args.mix, masks=args.masks, alpha=args.alpha,
+                             preserve_color=args.preserve_color or False, morph=args.morph,
                              stabilize=0.5 if args.stabilize is None else args.stabilize, fps=fps,
                              run_dir=run_dir, flow_method=args.flow, device=args.device,
                              precision=args.precision, progress=not args.quiet)
     else:
+        if args.alpha != 1.0:
+            raise InputError("--alpha is AdaIN's content-style trade-off: use it with --model adain")
         run_dir = run_dir or args.output.with_name(f"{args.output.name}-frames")
         result = stylize_video(frames, style, steps=args.steps, temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
-                               mix=args.mix, masks=args.masks, fps=fps, run_dir=run_dir,
+                               mix=args.mix, masks=args.masks, preserve_color=args.preserve_color or False,
+                               fps=fps, run_dir=run_dir,
                                flow_method=args.flow, device=args.device, precision=args.precision,
                                progress=not args.quiet)
     result.save(args.output)
     flicker = "" if result.flicker is None else (f", warping error {result.flicker:.4f} "
                                                  f"(the input's own {result.input_flicker:.4f})")
     print(f"{args.output}: {len(result.frames)} frames {frames.shape[-1]}x{frames.shape[-2]} in "
-          f"{result.seconds:.0f} s{flicker} ({result.status})")
+          f"{result.seconds:.1f} s{flicker} ({result.status})")
     if result.status != "done":
         if run_dir is not None:
             print(f"nstlab: the finished frames are kept in {run_dir}: run the same command again to go on",
@@ -585,8 +592,8 @@ def _check_output(path: Path, inputs) -> None:
 def _check_folder_output(folder: Path, source: Path, inputs) -> None:
     """For a folder of images: the results go to another folder, not inside the source one (a
     rerun would read them back), and never over an input file."""
-    if folder.exists() and not folder.is_dir():
-        raise InputError(f"{folder}: is a file; give a folder for the results of a folder of images")
+    if (folder.exists() and not folder.is_dir()) or folder.suffix.lower() in Image.registered_extensions():
+        raise InputError(f"{folder}: is a file name; give a folder for the results of a folder of images")
     inside = folder.resolve()
     if inside == source.resolve() or source.resolve() in inside.parents:
         raise InputError(f"{folder}: is inside the folder of images {source}; write the results elsewhere")

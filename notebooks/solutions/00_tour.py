@@ -46,7 +46,7 @@ info = check_setup()
 # %% [markdown]
 # The check loads the network and finds the images: nstlab carries both (an ImageNet VGG-16 and
 # twelve sample images at up to 512 px), so nothing is downloaded and nothing needs setting. For
-# more -- the paper's VGG-19, full-size images, your own photos -- see the README's settings.
+# more -- the paper's VGG-19, full-size images, your own photos -- see the settings in docs/guide.md.
 #
 # ## Style transfer in one cell
 # `stylize` takes a content image and a style image (file paths or sample names) and returns a
