@@ -107,6 +107,11 @@ def _styles(words: list[str]) -> list[str]:
     return [w for word in words for w in word.split(",")]
 
 
+def _one_or_many(styles: list[str]):
+    """The `style` argument of the Python call: None, one style, or the list."""
+    return styles[0] if len(styles) == 1 else (styles or None)
+
+
 def _add_styles(parser, required: bool, help: str) -> None:
     parser.add_argument("style", nargs="+" if required else "*", default=[], metavar="STYLE",
                         help=help + "; several: a b c or a,b,c")
@@ -366,7 +371,7 @@ def _stylize(args) -> int:
     extractor = load_vgg(args.weights, args.arch, args.device, sha256=args.sha256)
     if args.verbose:
         _tell("VGG weights", extractor.source)
-    result = stylize(args.content, styles if len(styles) > 1 else styles[0], settings=settings,
+    result = stylize(args.content, _one_or_many(styles), settings=settings,
                      steps=args.steps[0] if len(args.steps) == 1 else args.steps,
                      size=args.size[0] if len(args.size) == 1 else args.size,
                      extractor=extractor, device=args.device, precision=args.precision,
@@ -422,8 +427,8 @@ def _apply(args) -> int:
     """`nstlab apply`: one forward pass of a trained network, on an image or a folder of them."""
     styles, folder = _styles(args.style), bool(args.image) and Path(args.image).is_dir()
     inputs = [args.image, *styles, *(args.masks or [])]
-    if folder:
-        _check_folder_output(args.output, Path(args.image), inputs)
+    if folder:  # each image of the folder -> where its result goes
+        targets = _folder_targets(args.output, Path(args.image), inputs)
     else:
         _check_output(args.output, inputs)
     model = load_model(args.model, sha256=args.sha256, device=args.device)
@@ -433,7 +438,7 @@ def _apply(args) -> int:
     if isinstance(net, AdaIN) and not styles:
         raise InputError(f"{args.model} paints any style: give a style image or sample name after the "
                          f"photo (nstlab apply {args.model} {args.image} starry_night -o ...)")
-    style = styles[0] if len(styles) == 1 else (styles or None)
+    style = _one_or_many(styles)
 
     def run(image):
         return apply(net, image, style, size=args.size, mix=args.mix, masks=args.masks, alpha=args.alpha,
@@ -448,15 +453,15 @@ def _apply(args) -> int:
         width, height = result.image.shape[-1], result.image.shape[-2]
         print(f"{args.output}: {width}x{height} in {1000 * result.seconds:.0f} ms{_which_style(net, args)}")
         return 0
-    files = image_files(args.image)
+    files = list(targets)
 
     def one(path) -> bool:  # each image kept as soon as it is done
-        target = args.output / path.relative_to(args.image).with_suffix(".png")
+        folder = targets[path].parent
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise InputError(f"{target.parent}: cannot make the folder ({err.strerror or err})") from None
-        return _save(run(path), target)
+            raise InputError(f"{folder}: cannot make the folder ({err.strerror or err})") from None
+        return _save(run(path), targets[path])
 
     if not one(files[0]):  # the first image checks every argument before a progress bar shows
         return 1
@@ -497,7 +502,7 @@ def _video(args) -> int:
         raise InputError("--steps and --every must be >= 1 and --size >= 16")
     if args.morph and args.model is None:
         raise InputError("--morph is for --model cin or adain networks")
-    style = styles[0] if len(styles) == 1 else (styles or None)
+    style = _one_or_many(styles)
     frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
     run_dir = args.run_dir
     if args.model is not None:
@@ -589,20 +594,21 @@ def _check_output(path: Path, inputs) -> None:
                          "use .png or .jpg") from None
 
 
-def _check_folder_output(folder: Path, source: Path, inputs) -> None:
-    """For a folder of images: the results go to another folder, not inside the source one (a
-    rerun would read them back), and never over an input file."""
+def _folder_targets(folder: Path, source: Path, inputs) -> dict[Path, Path]:
+    """For a folder of images: {image: its result's path}, checked: the results go to another
+    folder, not inside the source one (a rerun would read them back), and never over an input."""
     if (folder.exists() and not folder.is_dir()) or folder.suffix.lower() in Image.registered_extensions():
         raise InputError(f"{folder}: is a file name; give a folder for the results of a folder of images")
     inside = folder.resolve()
     if inside == source.resolve() or source.resolve() in inside.parents:
         raise InputError(f"{folder}: is inside the folder of images {source}; write the results elsewhere")
-    for path in image_files(source):
-        target = (folder / path.relative_to(source).with_suffix(".png")).resolve()
-        if any(Path(i).exists() and Path(i).resolve() == target for i in inputs):
-            raise InputError(f"{target}: is an input of this run; write the results elsewhere")
+    targets = {path: folder / path.relative_to(source).with_suffix(".png") for path in image_files(source)}
+    for target in targets.values():
+        if any(Path(i).exists() and Path(i).resolve() == target.resolve() for i in inputs):
+            raise InputError(f"{target.resolve()}: is an input of this run; write the results elsewhere")
     if inside.exists():
         _check_writable(inside / "x.png", ImageError)
+    return targets
 
 
 def _check_writable(path: Path, error: type[NstlabError]) -> None:

@@ -150,10 +150,10 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
             loss.backward()
             optimizer.step()
             step += 1
-            values = {"loss": loss.item(), **{k: v.item() for k, v in parts.items()}}
-            history.append(values)
+            total, values = loss.item(), {k: v.item() for k, v in parts.items()}
+            history.append({"loss": total, **values})
             bar.update()
-            bar.set_postfix({k: f"{v:.3g}" for k, v in values.items()}, refresh=False)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in history[-1].items()}, refresh=False)
             preview = output.detach() if step % config.preview_every == 0 or step == config.steps else None
             if rank == 0 and out is not None:
                 if preview is not None:
@@ -161,8 +161,7 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     checkpoint()
             if callback is not None:
-                callback(TrainStep(step, config.steps, values["loss"],
-                                   {k: v for k, v in values.items() if k != "loss"}, preview))
+                callback(TrainStep(step, config.steps, total, values, preview))
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM through the command line: keep what was learned
         if rank == 0 and out is not None and step > start:
             checkpoint()
