@@ -17,6 +17,7 @@ from .errors import (
                      NstlabError,
                      SampleError,
                      WeightsError,
+                     WriteError,
 )
 from .feedforward import TrainConfig, TrainStep, apply, load_model, train
 from .gatys import Step, StyleTransfer, stylize
@@ -47,6 +48,7 @@ __all__ = [
                      "VGGFeatures",
                      "VideoResult",
                      "WeightsError",
+                     "WriteError",
                      "apply",
                      "apply_video",
                      "content_loss",

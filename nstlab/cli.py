@@ -37,7 +37,7 @@ from tqdm import tqdm
 from . import __version__
 from .color import MODES as COLOR_MODES
 from .device import PRECISIONS, default_device
-from .errors import DivergenceError, ImageError, InputError, ModelError, NstlabError
+from .errors import DivergenceError, ImageError, InputError, ModelError, NstlabError, WriteError
 from .feedforward import MODELS, TrainConfig, apply, load_model
 from .feedforward.adain import AdaIN
 from .feedforward.apply import prepare
@@ -347,6 +347,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("nstlab: interrupted", file=sys.stderr)
         return 130
+    except WriteError as err:  # the run's work is kept; the message says where
+        print(f"nstlab: error: {err}", file=sys.stderr)
+        return 1
     except DivergenceError as err:
         if _save(err.result, args.output):
             print(f"nstlab: error: {err}; saved the best image before it to {args.output}", file=sys.stderr)
@@ -485,53 +488,47 @@ def _which_style(net, args) -> str:
 
 
 def _video(args) -> int:
-    """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured."""
-    from .video import apply_video, read_video, stylize_video
-    from .video.io import check_video_path
+    """`nstlab video`: a clip, frame by frame, consistent in time; the flicker measured. Everything
+    that can be checked is checked before the first frame; each finished frame is kept in the run
+    folder until the video is written, so an interrupt or a failed write loses none."""
+    from .video import apply_video, open_video, stylize_video
     from .video.methods import FrameStore
 
-    if Path(args.input).exists() and Path(args.input).resolve() == args.output.resolve():
-        raise InputError(f"{args.output}: is the input of this run; write the result under another name")
-    check_video_path(args.output)
-    if args.output.suffix:
-        _check_writable(args.output, ImageError)
     styles = _styles(args.style)
+    inputs = [args.input, *styles, *(args.masks or []), *([args.model] if args.model else [])]
+    _check_video_output(args.output, Path(args.input), inputs)
     if args.model is None and not styles:
         raise InputError("give a STYLE image after the clip (optimization) or --model (a trained network)")
-    if args.steps < 1 or args.size < 16 or args.every < 1:
-        raise InputError("--steps and --every must be >= 1 and --size >= 16")
+    if args.steps < 1 or args.size < 16 or args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
+        raise InputError("--steps, --every and --max-frames must be >= 1 and --size >= 16")
     if args.morph and args.model is None:
         raise InputError("--morph is for --model cin or adain networks")
-    style = _one_or_many(styles)
-    frames, fps = read_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
-    run_dir = args.run_dir
+    if args.model is None and args.alpha != 1.0:
+        raise InputError("--alpha is AdaIN's content-style trade-off: use it with --model adain")
+    run_dir = args.run_dir or args.output.with_name(f"{args.output.name}-frames")
+    if any(_same(run_dir, i) for i in [*inputs, args.output]):
+        raise InputError(f"{run_dir}: is an input or the output of this run; give another --run-dir")
+    clip = open_video(args.input, size=args.size, max_frames=args.max_frames, step=args.every)
+    common = dict(mix=args.mix, masks=args.masks, preserve_color=args.preserve_color or False,
+                  output=args.output, run_dir=run_dir, flow_method=args.flow, device=args.device,
+                  precision=args.precision, progress=not args.quiet)
     if args.model is not None:
-        result = apply_video(args.model, frames, style, mix=args.mix, masks=args.masks, alpha=args.alpha,
-                             preserve_color=args.preserve_color or False, morph=args.morph,
-                             stabilize=0.5 if args.stabilize is None else args.stabilize, fps=fps,
-                             run_dir=run_dir, flow_method=args.flow, device=args.device,
-                             precision=args.precision, progress=not args.quiet)
+        result = apply_video(args.model, clip, _one_or_many(styles), alpha=args.alpha, morph=args.morph,
+                             stabilize=0.5 if args.stabilize is None else args.stabilize, **common)
     else:
-        if args.alpha != 1.0:
-            raise InputError("--alpha is AdaIN's content-style trade-off: use it with --model adain")
-        run_dir = run_dir or args.output.with_name(f"{args.output.name}-frames")
-        result = stylize_video(frames, style, steps=args.steps, temporal_weight=args.temporal_weight,
+        result = stylize_video(clip, _one_or_many(styles), steps=args.steps, temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
-                               mix=args.mix, masks=args.masks, preserve_color=args.preserve_color or False,
-                               fps=fps, run_dir=run_dir,
-                               flow_method=args.flow, device=args.device, precision=args.precision,
-                               progress=not args.quiet)
-    result.save(args.output)
+                               **common)
     flicker = "" if result.flicker is None else (f", warping error {result.flicker:.4f} "
                                                  f"(the input's own {result.input_flicker:.4f})")
-    print(f"{args.output}: {len(result.frames)} frames {frames.shape[-1]}x{frames.shape[-2]} in "
+    width, height = result.size
+    print(f"{args.output}: {result.count} frames {width}x{height} at {result.fps:g} fps in "
           f"{result.seconds:.1f} s{flicker} ({result.status})")
     if result.status != "done":
-        if run_dir is not None:
-            print(f"nstlab: the finished frames are kept in {run_dir}: run the same command again to go on",
-                  file=sys.stderr)
+        print(f"nstlab: the finished frames are kept in {run_dir}: run the same command again to go on",
+              file=sys.stderr)
         return 130
-    if run_dir is not None and args.run_dir is None:  # our own folder, the video is written: tidy up
+    if args.run_dir is None:  # our own folder, the video is written: tidy up
         FrameStore.clear(run_dir)
     return 0
 
@@ -578,10 +575,23 @@ def _flat(groups: list[list[tuple[str, float]]]) -> dict[str, float]:
     return {name: weight for group in groups for name, weight in group}
 
 
+def _resolved(path) -> Path:
+    """`path` with its links followed; a link loop is an ImageError, not a RuntimeError."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as err:
+        raise ImageError(f"{path}: cannot be followed ({err}): a loop of symbolic links?") from None
+
+
+def _same(path, other) -> bool:
+    """`path` and an existing `other` are the same file or folder."""
+    return Path(other).exists() and _resolved(other) == _resolved(path)
+
+
 def _check_output(path: Path, inputs) -> None:
     """Before any work: an image format Pillow can write, in a folder that can be written, and not
     one of the run's own input files (the result would replace the user's photo)."""
-    if any(Path(i).exists() and Path(i).resolve() == path.resolve() for i in inputs):
+    if any(_same(path, i) for i in inputs):
         raise ImageError(f"{path}: is an input of this run; write the result under another name")
     _check_writable(path, ImageError)
     image_format = Image.registered_extensions().get(path.suffix.lower())
@@ -594,17 +604,39 @@ def _check_output(path: Path, inputs) -> None:
                          "use .png or .jpg") from None
 
 
+def _check_video_output(path: Path, source: Path, inputs) -> None:
+    """Before any work: a video file or frame folder that can be written, that is no input of the
+    run, and that lies outside a folder of input frames (a rerun would read it back)."""
+    from .video.io import check_video_path
+
+    check_video_path(path)
+    if any(_same(path, i) for i in inputs):
+        raise InputError(f"{path}: is an input of this run; write the result under another name")
+    if source.is_dir() and _resolved(source) in _resolved(path).parents:
+        raise InputError(f"{path}: is inside the folder of input frames {source}; write the result elsewhere")
+    if path.suffix and not path.is_dir():
+        _check_writable(path, ImageError)
+        return
+    for i in inputs:  # a folder of frames: frame_00000.png ... must not replace an input
+        if Path(i).is_file() and _resolved(i).parent == _resolved(path) and re.fullmatch(r"frame_\d{5}\.png", Path(i).name):
+            raise InputError(f"{path}: writing the frames there would replace the input {i}; choose another folder")
+    existing = next(p for p in [_resolved(path), *_resolved(path).parents] if p.exists())
+    if not existing.is_dir():
+        raise ImageError(f"{path}: cannot make a folder under the file {existing}")
+    _check_writable(existing / "x.png", ImageError)
+
+
 def _folder_targets(folder: Path, source: Path, inputs) -> dict[Path, Path]:
     """For a folder of images: {image: its result's path}, checked: the results go to another
     folder, not inside the source one (a rerun would read them back), and never over an input."""
     if (folder.exists() and not folder.is_dir()) or folder.suffix.lower() in Image.registered_extensions():
         raise InputError(f"{folder}: is a file name; give a folder for the results of a folder of images")
-    inside = folder.resolve()
-    if inside == source.resolve() or source.resolve() in inside.parents:
+    inside = _resolved(folder)
+    if inside == _resolved(source) or _resolved(source) in inside.parents:
         raise InputError(f"{folder}: is inside the folder of images {source}; write the results elsewhere")
     targets = {path: folder / path.relative_to(source).with_suffix(".png") for path in image_files(source)}
     for target in targets.values():
-        if any(Path(i).exists() and Path(i).resolve() == target.resolve() for i in inputs):
+        if any(_same(target, i) for i in inputs):
             raise InputError(f"{target.resolve()}: is an input of this run; write the results elsewhere")
     if inside.exists():
         _check_writable(inside / "x.png", ImageError)
@@ -613,11 +645,11 @@ def _folder_targets(folder: Path, source: Path, inputs) -> dict[Path, Path]:
 
 def _check_writable(path: Path, error: type[NstlabError]) -> None:
     """`path` can be written: not a folder, not read-only, in a folder where a file can be made."""
+    folder = _resolved(path).parent
     if path.is_dir():
         raise error(f"{path}: is a folder; give the file name to write")
     if path.exists() and not os.access(path, os.W_OK):
         raise error(f"{path}: exists and cannot be written")
-    folder = path.resolve().parent
     if folder.exists():  # outputs are written as a temporary file there, then renamed: try it
         try:
             tempfile.TemporaryFile(dir=folder).close()

@@ -11,6 +11,7 @@ The subclasses keep the built-in type a caller would expect (a bad argument is s
         ModelError (RuntimeError)     a trained model file that is missing, damaged or foreign
         DownloadError (RuntimeError)  a download (torchvision's weights, RAFT, a sample original) that failed
         DivergenceError (RuntimeError) an optimization whose loss became NaN or exploded
+        WriteError (OSError)          a result that could not be written; says what was kept, where
 """
 
 from __future__ import annotations
@@ -50,3 +51,8 @@ class DivergenceError(NstlabError, RuntimeError):
     def __init__(self, message: str, result):
         super().__init__(message)
         self.result = result
+
+
+class WriteError(NstlabError, OSError):
+    """A result that could not be written (disk full, a folder that went away); the message says
+    what was kept and where, so that nothing finished is lost."""

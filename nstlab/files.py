@@ -73,7 +73,7 @@ def hub_file(url: str, what: str, error: type[NstlabError], offline: str) -> Pat
             path.parent.mkdir(parents=True, exist_ok=True)
             torch.hub.download_url_to_file(url, str(path), hash_prefix=prefix, progress=True)  # temp + rename
         except (urllib.error.URLError, OSError) as err:
-            raise DownloadError(f"could not download {what} from {url} ({err}).\n{offline}") from err
+            raise DownloadError(f"could not download {what} from {url} ({err}); {offline}") from err
         except RuntimeError as err:  # torch.hub's "invalid hash value": a broken download
             raise DownloadError(f"the download of {url} is damaged ({err}); try again") from err
     return checked(path, prefix, error, what, "delete the file to download it again")

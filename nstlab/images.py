@@ -57,11 +57,15 @@ def resize(image: torch.Tensor, size: int) -> torch.Tensor:
         raise ImageError(f"size must be a positive number of pixels, got {size}")
     h, w = image.shape[-2:]
     scale = size / max(h, w)
-    new = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if new == (h, w):
+    return resize_to(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def resize_to(image: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Resize (B, 3, H, W) to exactly `shape` (height, width); the image itself if it has that size."""
+    if tuple(image.shape[-2:]) == tuple(shape):
         return image
     # antialias=True low-pass filters when shrinking, like PIL's resampling filters
-    out = F.interpolate(image, size=new, mode="bicubic", antialias=True, align_corners=False)
+    out = F.interpolate(image, size=tuple(shape), mode="bicubic", antialias=True, align_corners=False)
     return out.clamp_(0, 1)
 
 
@@ -121,21 +125,22 @@ def _open(path: Path) -> Image.Image:
 def _decode(file, name: str) -> Image.Image:
     """Open and fully decode a path or file object with Pillow; every failure is an ImageError."""
     try:
-        with warnings.catch_warnings():  # _check_size applies nstlab's own limit
+        with warnings.catch_warnings():  # check_size applies nstlab's own limit
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(file)
-        _check_size(image.size, name)
+        check_size(image.size, name)
         image.load()  # decode now, so a truncated file fails here and not later
     except UnidentifiedImageError as err:
         raise ImageError(f"{name}: not an image file Pillow can read") from err
     except Image.DecompressionBombError as err:  # Pillow's own, higher limit: quote only ours
         raise ImageError(f"{name}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit") from err
-    except OSError as err:  # "image file is truncated", broken data streams
-        raise ImageError(f"{name}: cannot decode image ({err})") from err
+    except (OSError, ValueError, EOFError) as err:  # truncated, broken streams, text chunks over Pillow's limits
+        raise ImageError(f"{name}: cannot decode image ({' '.join(str(err).split())})") from err
     return image
 
 
-def _check_size(size: tuple[int, int], name: str) -> None:
+def check_size(size: tuple[int, int], name: str) -> None:
+    """(width, height) of an image or video frame: not empty, within MAX_PIXELS; else ImageError."""
     w, h = size
     if w < 1 or h < 1:
         raise ImageError(f"{name}: image has zero size ({w}x{h})")
@@ -145,7 +150,7 @@ def _check_size(size: tuple[int, int], name: str) -> None:
 
 
 def _from_pil(image: Image.Image, name: str) -> torch.Tensor:
-    _check_size(image.size, name)
+    check_size(image.size, name)
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # 16-bit grayscale (PNG/TIFF); Pillow hands these over as integer modes
@@ -167,7 +172,7 @@ def _from_array(array: np.ndarray, name: str) -> torch.Tensor:
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
         raise ImageError(f"{name}: expected shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), "
                          f"got {array.shape}")
-    _check_size((array.shape[1], array.shape[0]), name)
+    check_size((array.shape[1], array.shape[0]), name)
     if array.dtype == np.uint8:
         data = array.astype(np.float32) / 255
     elif array.dtype == np.uint16:
@@ -194,7 +199,7 @@ def _from_tensor(tensor: torch.Tensor) -> torch.Tensor:
     if t.dim() != 3 or t.shape[0] not in (1, 3, 4):
         raise ImageError(f"{name}: expected shape (H, W), (C, H, W) or (1, C, H, W) with C in "
                          f"1, 3, 4, got {tuple(tensor.shape)}")
-    _check_size((t.shape[2], t.shape[1]), name)
+    check_size((t.shape[2], t.shape[1]), name)
     if t.dtype == torch.uint8:
         t = t.float() / 255
     elif t.is_floating_point():

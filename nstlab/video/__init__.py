@@ -7,7 +7,8 @@ warping-error metric and a stabilizer for any per-frame method.
                 sliding sprite that occludes
     metrics     warping error (Lai et al. 2018), and the style and content distances to report beside it
     stabilize   flow-guided blending with the previous output that keeps the detail, reset at cuts
-    io          read_video / write_video: mp4, webm (PyAV), animated GIF and WebP, frame folders
+    io          open_video / read_video / VideoWriter / write_video: mp4, webm (PyAV), animated GIF
+                and WebP, frame folders; read and written one frame at a time
     methods     apply_video (any trained network, + stabilizer), stylize_video (Ruder et al. 2016)
 
 Frames are (T, 3, H, W) tensors in [0, 1]. A flow is (2, H, W) in pixels, x then y, and is
@@ -22,11 +23,11 @@ from `clips`, GIF/WebP and frame folders need nothing more.
 from ..warping import warp
 from .clips import synthetic_clip
 from .flow import estimate_flow, flows_between, reliable
-from .io import read_video, write_video
+from .io import VideoWriter, open_video, read_video, write_video
 from .methods import VideoResult, apply_video, morph_weights, stylize_video
 from .metrics import style_and_content, warping_error
-from .stabilize import restore_detail, stabilize
+from .stabilize import Stabilizer, restore_detail, stabilize
 
-__all__ = ["VideoResult", "apply_video", "estimate_flow", "flows_between", "morph_weights", "read_video",
-           "reliable", "restore_detail", "stabilize", "style_and_content", "stylize_video", "synthetic_clip",
-           "warp", "warping_error", "write_video"]
+__all__ = ["Stabilizer", "VideoResult", "VideoWriter", "apply_video", "estimate_flow", "flows_between",
+           "morph_weights", "open_video", "read_video", "reliable", "restore_detail", "stabilize",
+           "style_and_content", "stylize_video", "synthetic_clip", "warp", "warping_error", "write_video"]

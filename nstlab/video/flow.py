@@ -38,11 +38,7 @@ def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
         raise InputError(f"the flow method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "raft":
         return _raft_flow(_frame(a), _frame(b))
-    try:
-        import cv2
-    except ImportError as err:
-        raise InputError("estimating optical flow needs OpenCV: pip install 'nstlab[video]' "
-                         "(or opencv-python-headless)") from err
+    cv2 = _cv2()
     if preset not in PRESETS:
         raise InputError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
     a, b = _frame(a), _frame(b)
@@ -51,6 +47,17 @@ def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
     dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
     flow = dis.calc(_grey(a), _grey(b), None)  # (H, W, 2), float32
     return torch.from_numpy(flow).permute(2, 0, 1).contiguous()
+
+
+def check_method(method: str) -> None:
+    """Before any work: `method` can estimate flow here (OpenCV for "dis"; RAFT's weights, downloaded
+    once, for "raft"), else the error that would otherwise come after the first frames."""
+    if method not in METHODS:
+        raise InputError(f"the flow method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "raft":
+        _raft_net()
+    else:
+        _cv2()
 
 
 def flows_between(frames: torch.Tensor, preset: str = "medium",
@@ -72,8 +79,16 @@ def clip_flows(inputs: torch.Tensor | None, flows: torch.Tensor | None = None,
         return flows, torch.ones(len(flows), *flows.shape[-2:]) if masks is None else masks
     if inputs is None:
         raise InputError("give the input frames (to estimate the flow) or the flows and masks")
-    backward, forward = flows_between(inputs, preset, method)
-    return backward, torch.stack([reliable(b, f) for b, f in zip(backward, forward, strict=True)])
+    pairs = [reliable_flow(inputs[t], inputs[t - 1], preset, method) for t in range(1, len(inputs))]
+    return torch.stack([f for f, _ in pairs]), torch.stack([m for _, m in pairs])
+
+
+def reliable_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
+                  method: str = "dis") -> tuple[torch.Tensor, torch.Tensor]:
+    """(flow (2, H, W) from frame a to frame b, its reliable pixels (H, W)): both directions
+    estimated and checked against each other (`reliable`)."""
+    there = estimate_flow(a, b, preset, method)
+    return there, reliable(there, estimate_flow(b, a, preset, method))
 
 
 def reliable(forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
@@ -102,12 +117,21 @@ def _raft_net() -> torch.nn.Module:
         from torchvision.models.optical_flow import Raft_Small_Weights, raft_small
 
         path = hub_file(Raft_Small_Weights.DEFAULT.url, "torchvision's RAFT weights", DownloadError,
-                        "Offline, use the DIS flow (the default: method='dis', --flow dis), which needs "
+                        "offline, use the DIS flow (the default: method='dis', --flow dis), which needs "
                         "no weights.")
         net = raft_small(weights=None)
         net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         _RAFT["net"] = net.eval()
     return _RAFT["net"]
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError as err:
+        raise InputError("estimating optical flow needs OpenCV: pip install 'nstlab[video]' "
+                         "(or opencv-python-headless)") from err
+    return cv2
 
 
 def _frame(image: torch.Tensor) -> torch.Tensor:

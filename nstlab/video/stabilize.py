@@ -37,21 +37,34 @@ def stabilize(outputs: torch.Tensor, inputs: torch.Tensor | None = None, strengt
               cut: float = 0.5, keep_detail: bool = True) -> torch.Tensor:
     """The stabilized clip (T, 3, H, W) of `outputs` (T, 3, H, W); the flow from `inputs`, or the
     exact `flows` and `masks` of a synthetic clip (see `warping_error`)."""
-    if not 0 <= strength < 1:
-        raise InputError(f"strength must be in [0, 1), got {strength}")
+    stabilizer = Stabilizer(strength, cut=cut, keep_detail=keep_detail)
     if strength == 0:
         return outputs.clone()
     flows, masks = clip_flows(inputs, flows, masks)
-    out = [outputs[0]]
-    for t in range(1, len(outputs)):
-        m = masks[t - 1]
-        if m.mean() < cut:  # a cut: nothing of the previous frame to keep
-            out.append(outputs[t])
-            continue
-        weight = strength * m
-        blend = (1 - weight) * outputs[t] + weight * warp(out[-1], flows[t - 1], mode="bicubic")
-        out.append((restore_detail(blend, outputs[t]) if keep_detail else blend).clamp(0, 1))
-    return torch.stack(out)
+    return torch.stack([stabilizer(outputs[0])] + [stabilizer(outputs[t], flows[t - 1], masks[t - 1])
+                                                    for t in range(1, len(outputs))])
+
+
+class Stabilizer:
+    """The same, one frame at a time (a clip that is never held whole): call it with each output
+    (3, H, W) and, from the second on, the flow (2, H, W) from its input frame to the previous
+    one and that flow's reliable pixels (H, W); it returns the stabilized frame."""
+
+    def __init__(self, strength: float = 0.5, *, cut: float = 0.5, keep_detail: bool = True):
+        if not 0 <= strength < 1:
+            raise InputError(f"stabilize strength must be in [0, 1), got {strength}")
+        self.strength, self.cut, self.keep_detail = strength, cut, keep_detail
+        self.last: torch.Tensor | None = None  # the previous stabilized frame
+
+    def __call__(self, output: torch.Tensor, flow: torch.Tensor | None = None,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.last is None or self.strength == 0 or mask.mean() < self.cut:  # first, off, or a cut
+            self.last = output
+            return output
+        weight = self.strength * mask
+        blend = (1 - weight) * output + weight * warp(self.last, flow, mode="bicubic")
+        self.last = (restore_detail(blend, output) if self.keep_detail else blend).clamp(0, 1)
+        return self.last
 
 
 def restore_detail(image: torch.Tensor, reference: torch.Tensor, block: int = DETAIL) -> torch.Tensor:
