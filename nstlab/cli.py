@@ -499,7 +499,7 @@ def _video(args) -> int:
     _check_video_output(args.output, Path(args.input), inputs)
     if args.model is None and not styles:
         raise InputError("give a STYLE image after the clip (optimization) or --model (a trained network)")
-    if args.steps < 1 or args.size < 16 or args.every < 1 or (args.max_frames is not None and args.max_frames < 1):
+    if min(args.steps, args.every, 1 if args.max_frames is None else args.max_frames) < 1 or args.size < 16:
         raise InputError("--steps, --every and --max-frames must be >= 1 and --size >= 16")
     if args.morph and args.model is None:
         raise InputError("--morph is for --model cin or adain networks")
@@ -516,7 +516,8 @@ def _video(args) -> int:
         result = apply_video(args.model, clip, _one_or_many(styles), alpha=args.alpha, morph=args.morph,
                              stabilize=0.5 if args.stabilize is None else args.stabilize, **common)
     else:
-        result = stylize_video(clip, _one_or_many(styles), steps=args.steps, temporal_weight=args.temporal_weight,
+        result = stylize_video(clip, _one_or_many(styles), steps=args.steps,
+                               temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
                                **common)
     flicker = "" if result.flicker is None else (f", warping error {result.flicker:.4f} "
@@ -609,17 +610,18 @@ def _check_video_output(path: Path, source: Path, inputs) -> None:
     run, and that lies outside a folder of input frames (a rerun would read it back)."""
     from .video.io import check_video_path
 
-    check_video_path(path)
     if any(_same(path, i) for i in inputs):
         raise InputError(f"{path}: is an input of this run; write the result under another name")
+    check_video_path(path)
     if source.is_dir() and _resolved(source) in _resolved(path).parents:
         raise InputError(f"{path}: is inside the folder of input frames {source}; write the result elsewhere")
     if path.suffix and not path.is_dir():
         _check_writable(path, ImageError)
         return
     for i in inputs:  # a folder of frames: frame_00000.png ... must not replace an input
-        if Path(i).is_file() and _resolved(i).parent == _resolved(path) and re.fullmatch(r"frame_\d{5}\.png", Path(i).name):
-            raise InputError(f"{path}: writing the frames there would replace the input {i}; choose another folder")
+        named = re.fullmatch(r"frame_\d{5}\.png", Path(i).name)
+        if named and Path(i).is_file() and _resolved(i).parent == _resolved(path):
+            raise InputError(f"{path}: its frames would replace the input {i}; write them to another folder")
     existing = next(p for p in [_resolved(path), *_resolved(path).parents] if p.exists())
     if not existing.is_dir():
         raise ImageError(f"{path}: cannot make a folder under the file {existing}")

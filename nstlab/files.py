@@ -7,6 +7,10 @@ A prefix of the digest is enough (torchvision names its files by the first 8 hex
 `sha256_of(path)` is the digest itself, read in chunks (VGG-19 is 550 MB). `hub_file(url, ...)`
 downloads torchvision's weights (VGG, RAFT) into torch hub's cache, checked in the same way.
 
+`load_tensors(path, error, what)` is `torch.load(..., weights_only=True)` for every weights, model and
+checkpoint file: a file that would run code when unpickled is refused in one line naming what it
+holds, and torch's warnings about foreign files are not printed before that line.
+
 `atomic(path)` gives a temporary name beside `path` to write to and renames it over `path` only
 when the writing succeeded: a crash or a concurrent reader never sees half a result, image,
 model or checkpoint, and a failed write leaves the old file as it was.
@@ -20,6 +24,7 @@ import os
 import re
 import urllib.error
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +50,26 @@ def checked(path: Path, sha256: str, error: type[NstlabError], what: str, hint: 
     if not digest.startswith(expected):
         raise error(f"{what}: {path} has sha256 {digest}, not the expected {expected} (damaged?); {hint}")
     return Path(path)
+
+
+def load_tensors(path, error: type[NstlabError], what: str, map_location="cpu"):
+    """The tensors (in dicts and lists) in the file at `path`, unpickled with torch's weights_only
+    loader; anything else raises `error` in one line: "PATH: not WHAT (the reason)"."""
+    import torch  # only here: the rest of this module is plain Python
+
+    try:
+        with warnings.catch_warnings():  # "Detected pickle protocol 4 ...": the error below says it
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # pickle, zip and weights_only errors have no common type
+        text = " ".join(str(err).split())
+        if "Weights only load failed" in text:
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+            reason = (f"it holds Python code ({found.group(1)}), which nstlab refuses to run" if found else
+                      "it holds pickled Python objects besides tensors, which nstlab refuses to load")
+        else:
+            reason = f"{type(err).__name__}: {text[:200]}"
+        raise error(f"{path}: not {what} ({reason})") from err
 
 
 @contextlib.contextmanager

@@ -134,7 +134,7 @@ def _decode(file, name: str) -> Image.Image:
         raise ImageError(f"{name}: not an image file Pillow can read") from err
     except Image.DecompressionBombError as err:  # Pillow's own, higher limit: quote only ours
         raise ImageError(f"{name}: image is larger than the {MAX_PIXELS / 1e6:.0f} megapixel limit") from err
-    except (OSError, ValueError, EOFError) as err:  # truncated, broken streams, text chunks over Pillow's limits
+    except (OSError, ValueError, EOFError) as err:  # truncated, broken, text chunks past Pillow's limits
         raise ImageError(f"{name}: cannot decode image ({' '.join(str(err).split())})") from err
     return image
 

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from .compact import dequantize
 from .device import default_device
 from .errors import InputError, WeightsError
-from .files import checked, hub_file
+from .files import checked, hub_file, load_tensors
 
 WEIGHTS_ENV = "NSTLAB_VGG_WEIGHTS"
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}  # convolutions per block
@@ -229,11 +229,9 @@ def _file_state(path: Path, hint: str = "") -> dict[str, torch.Tensor]:
     if path.resolve() == BUNDLED_VGG.resolve():
         checked(path, BUNDLED_SHA256, WeightsError, "the bundled VGG-16", "reinstall nstlab")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and weights_only errors have no common type
-        reason = f"{type(err).__name__}: {' '.join(str(err).split())[:300]}"
-        raise WeightsError(f"{path}: not a loadable PyTorch state dict ({reason})"
-                           + (f"; {hint}" if hint else "")) from err
+        state = load_tensors(path, WeightsError, "a loadable PyTorch state dict")
+    except WeightsError as err:
+        raise WeightsError(f"{err}; {hint}" if hint else str(err)) from err.__cause__
     if isinstance(state, dict) and state.get("format") == BUNDLE_FORMAT:  # int8 convolutions
         state = {f"{i}.{kind}": dequantize(packed) if kind == "weight" else packed["bias"].float()
                  for i, packed in enumerate(state["convs"].values()) for kind in ("weight", "bias")}

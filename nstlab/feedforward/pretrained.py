@@ -26,7 +26,7 @@ import torch
 from ..compact import dequantize, quantize
 from ..device import default_device, on
 from ..errors import InputError, ModelError
-from ..files import atomic, checked
+from ..files import atomic, checked, load_tensors
 from ..vgg import BUNDLED_VGG, VGGFeatures, load_vgg
 from .adain import AdaIN, Decoder
 from .johnson import TransformerNet
@@ -139,10 +139,7 @@ def load_model(source, *, sha256: str | None = None, device=None):
     if sha256 is not None:
         hint = "a shipped model: reinstall nstlab" if source in MODELS else "a damaged or different copy"
         checked(path, sha256, ModelError, f"model {source}", hint)
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and weights_only errors have no common type
-        raise ModelError(f"{path}: not a loadable model file ({' '.join(str(err).split())[:300]})") from err
+    data = load_tensors(path, ModelError, "a loadable model file")
     if not (isinstance(data, dict) and data.get("format") == FORMAT
             and data.get("kind") in ("transformer", "adain")):
         raise ModelError(f"{path}: not an nstlab model file (format {FORMAT})")

@@ -29,7 +29,7 @@ from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the lin
 
 from ..device import default_device
 from ..errors import InputError
-from ..files import atomic
+from ..files import atomic, load_tensors
 from ..images import save_image, tile
 from ..result import TrainResult
 from .data import RandomCrops, batches
@@ -73,8 +73,8 @@ def _resume(path, model, optimizer, device) -> tuple[list, int]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint (it is the run folder's checkpoint.pt)")
+    state = load_tensors(path, InputError, "a checkpoint nstlab can resume from", map_location=device)
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         return list(state["history"]), int(state["step"])

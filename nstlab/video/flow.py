@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import DownloadError, InputError
-from ..files import hub_file
+from ..files import hub_file, load_tensors
 from ..warping import inside, warp
 
 PRESETS = ("ultrafast", "fast", "medium")
@@ -120,7 +120,7 @@ def _raft_net() -> torch.nn.Module:
                         "offline, use the DIS flow (the default: method='dis', --flow dis), which needs "
                         "no weights.")
         net = raft_small(weights=None)
-        net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        net.load_state_dict(load_tensors(path, DownloadError, "RAFT's weights"))
         _RAFT["net"] = net.eval()
     return _RAFT["net"]
 

@@ -28,6 +28,7 @@ frame_00000.png, ... each written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import re
@@ -42,8 +43,8 @@ from PIL import Image, ImageSequence
 
 from ..errors import ImageError, InputError
 from ..files import atomic, checked, sha256_of
+from ..images import MAX_PIXELS, check_size, load_image, resize, resize_to, save_image, to_pil
 from ..images import SUFFIXES as IMAGE_SUFFIXES
-from ..images import check_size, load_image, resize, resize_to, save_image, to_pil
 
 PILLOW = {".gif", ".webp"}  # animated images
 SAMPLE_CLIP = Path(__file__).resolve().parents[1] / "assets" / "samples" / "bigbuckbunny.webp"
@@ -90,7 +91,8 @@ class Clip:
         if self.files is not None:
             found = len(self.files)
         else:
-            found = _animated_count(self.path) if self.path.suffix.lower() in PILLOW else _container_count(self.path)
+            animated = self.path.suffix.lower() in PILLOW
+            found = _animated_count(self.path) if animated else _container_count(self.path)
             if not found:
                 return None
         found = -(-found // self.step)  # every step-th, from the first
@@ -162,11 +164,12 @@ def frame_files(folder: Path) -> list[Path]:
     sizes = {}
     for file in files:
         try:
-            with warnings.catch_warnings(), Image.open(file) as image:
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with _opened(file) as image:
                 size = image.size
+        except ImageError:
+            raise
         except (OSError, ValueError) as err:
-            raise ImageError(f"{file}: not an image file Pillow can read ({' '.join(str(err).split())})") from None
+            raise ImageError(f"{file}: not an image file Pillow can read ({_line(err)})") from None
         check_size(size, str(file))
         sizes.setdefault(size, file)
     if len(sizes) > 1:
@@ -260,10 +263,8 @@ class VideoWriter:
         """Stop without a file (the frames a folder already holds stay)."""
         self._images = []
         if self._container is not None:
-            try:
+            with contextlib.suppress(Exception):  # the file is being thrown away
                 self._container.close()
-            except Exception:  # noqa: BLE001 - the file is being thrown away
-                pass
             self._container = None
             self._tmp.__exit__(ImageError, None, None)  # removes the temporary file
 
@@ -292,6 +293,21 @@ def write_video(frames: torch.Tensor, path, fps: float = 25.0) -> Path:
         for frame in frames:
             out.write(frame)
     return out.path
+
+
+def _opened(path: Path) -> Image.Image:
+    """Image.open without Pillow's decompression-bomb warning: `check_size` applies nstlab's limit."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError:  # Pillow's own, higher limit: quote only ours
+            limit = f"{MAX_PIXELS / 1e6:.0f} megapixel limit"
+            raise ImageError(f"{path}: image is larger than the {limit}") from None
+
+
+def _line(err: Exception) -> str:
+    return " ".join(str(err).split())
 
 
 def _av():
@@ -340,20 +356,20 @@ def _container_frames(path: Path) -> Iterator[torch.Tensor]:
 
 def _animated_fps(path: Path) -> float:
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _opened(path) as image:
             check_size(image.size, str(path))
             image.load()  # WebP says its frame duration with the first frame
             duration = image.info.get("duration") or 40  # ms per frame; none given: 25 fps
-    except (OSError, ValueError, EOFError, Image.DecompressionBombError) as err:
-        raise ImageError(f"{path}: not an animated image Pillow can read ({' '.join(str(err).split())})") from None
+    except ImageError:
+        raise
+    except (OSError, ValueError, EOFError) as err:
+        raise ImageError(f"{path}: not an animated image Pillow can read ({_line(err)})") from None
     return 1000 / duration
 
 
 def _animated_count(path: Path) -> int:
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _opened(path) as image:
             return getattr(image, "n_frames", 1)
     except (OSError, ValueError, EOFError):
         return 0
@@ -361,11 +377,10 @@ def _animated_count(path: Path) -> int:
 
 def _animated_frames(path: Path) -> Iterator[torch.Tensor]:
     try:
-        with warnings.catch_warnings(), Image.open(path) as image:
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _opened(path) as image:
             for frame in ImageSequence.Iterator(image):
                 yield load_image(frame.convert("RGBA"))[0]  # transparent pixels over white
     except ImageError:
         raise
     except (OSError, ValueError, EOFError) as err:
-        raise ImageError(f"{path}: not an animated image Pillow can read ({' '.join(str(err).split())})") from None
+        raise ImageError(f"{path}: not an animated image Pillow can read ({_line(err)})") from None

@@ -240,7 +240,7 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
     weighted = settings.replace(term_weights={"temporal": float(temporal_weight)} if temporal_weight else {})
     transfer = StyleTransfer(clip.first()[None], style, extractor, alone, device, precision, masks, mix=mix,
                              preserve_color=preserve_color, terms={"temporal": temporal})
-    store = FrameStore(run_dir, {"frames": clip.digest(), "method": "gatys-temporal", "style": _describe(style),
+    store = FrameStore(run_dir, {"frames": clip.digest(), "method": "gatys-temporal", "style": style,
                                  "vgg": _describe(transfer.extractor), "steps": steps,
                                  "first_steps": first_steps, "temporal_weight": temporal_weight,
                                  "long_term": back_frames, "loop": loop, "settings": settings, "mix": mix,
@@ -262,8 +262,8 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
         transfer.set_content(inputs[t][None])
         if back:  # keep to the finished frames, warped onto this one
             looked = [pairs(t, s) for s in back]
-            start = temporal.aim(inputs[t], [warp(made[s], flow) for s, (flow, _) in zip(back, looked, strict=True)],
-                                 [m for _, m in looked])
+            warped = [warp(made[s], flow) for s, (flow, _) in zip(back, looked, strict=True)]
+            start = temporal.aim(inputs[t], warped, [m for _, m in looked])
             transfer.update(weighted)
             result = transfer.run(steps, max(inputs[t].shape[-2:]), init=start[None], progress=False, **run)
         else:  # nothing to be consistent with yet
@@ -341,8 +341,7 @@ class Finished:
             try:
                 self.writer.write(image)
             except OSError as err:
-                self.writer.abort()
-                raise WriteError(f"cannot write {self.writer.path} ({err.strerror or err}){self._where()}") from None
+                raise self._failed(err) from None
         self.first = image if self.first is None else self.first
         self.size = (image.shape[-1], image.shape[-2]) if self.writer is None else self.writer.size
         self.count += 1
@@ -361,19 +360,22 @@ class Finished:
             try:
                 path = self.writer.close()
             except OSError as err:
-                self.writer.abort()
-                raise WriteError(f"cannot write {self.writer.path} ({err.strerror or err}){self._where()}") from None
+                raise self._failed(err) from None
         mean = (lambda values: sum(values) / len(values)) if self.errors else (lambda values: None)
-        return VideoResult(self.first[None].clone(), status, steps, time.perf_counter() - began, list(history),
-                           method, frames=torch.stack(self.kept) if self.kept else None, fps=self.fps,
+        seconds = time.perf_counter() - began
+        return VideoResult(self.first[None].clone(), status, steps, seconds, list(history), method,
+                           frames=torch.stack(self.kept) if self.kept else None, fps=self.fps,
                            flows=torch.stack(self.flows) if self.flows else None,
                            reliable=torch.stack(self.masks) if self.masks else None,
                            flicker=mean(self.errors), input_flicker=mean(self.own), path=path,
                            count=self.count, size=self.size)
 
-    def _where(self) -> str:
-        return (f"; the finished frames are kept in {self.run_dir}: run again to go on" if self.run_dir
-                else "; give run_dir= to keep the finished frames")
+    def _failed(self, err: OSError) -> WriteError:
+        """The error for a write that failed (the writer stopped, its temporary file gone)."""
+        self.writer.abort()
+        kept = (f"the finished frames are kept in {self.run_dir}: run again to go on" if self.run_dir
+                else "give run_dir= to keep the finished frames")
+        return WriteError(f"cannot write {self.writer.path} ({err.strerror or err}); {kept}")
 
 
 class FrameStore:
@@ -393,7 +395,7 @@ class FrameStore:
             return
         record = self.folder / "run.json"
         if self.folder.exists() and not self.folder.is_dir():
-            raise InputError(f"{self.folder}: is a file; give a folder (new or empty) for the finished frames")
+            raise InputError(f"{self.folder}: is a file; give a new or empty folder for the finished frames")
         if self.folder.is_dir() and not record.is_file() and any(self.folder.iterdir()):
             raise InputError(f"{self.folder}: holds other files; give an empty or new run folder")
         if record.is_file():
@@ -447,21 +449,25 @@ def _describe(value):
     """A JSON-able stand-in for an argument that changes when its content does: tensors and
     networks by a digest of their numbers, files and sample names by their sha256."""
     if isinstance(value, torch.Tensor):
-        return "tensor " + hashlib.sha256(value.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()
+        return "tensor " + hashlib.sha256(_bytes(value)).hexdigest()
     if isinstance(value, torch.nn.Module):
         digest = hashlib.sha256()
         for key, tensor in value.state_dict().items():
-            digest.update(key.encode() + tensor.detach().float().cpu().contiguous().numpy().tobytes())
+            digest.update(key.encode() + _bytes(tensor))
         return f"{type(value).__name__} {digest.hexdigest()}"
     if isinstance(value, (list, tuple)):
         return [_describe(v) for v in value]
     if isinstance(value, (str, Path)) and str(value).strip():
         path = Path(value).expanduser()
         try:
-            return f"file {sha256_of(path)}" if path.is_file() else f"sample {sha256_of(sample_path(str(value)))}"
+            return f"file {sha256_of(path if path.is_file() else sample_path(str(value)))}"
         except (OSError, NstlabError):
             return str(value)
     return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+
+
+def _bytes(tensor: torch.Tensor) -> bytes:
+    return tensor.detach().float().cpu().contiguous().numpy().tobytes()
 
 
 def _whole(name: str, value) -> int:
