@@ -66,6 +66,8 @@ def _files(root: Path) -> dict[str, Path]:
     planted = f["torch_home"] / "hub" / "checkpoints" / "vgg19-dcbb9e9d.pth"
     planted.parent.mkdir(parents=True)
     planted.write_bytes(pickle.dumps(Payload(root / "payload-ran")))
+    f["pickle"] = root / "planted.pth"
+    torch.save({"state": Payload(root / "payload-ran")}, f["pickle"])
     f["run_file"] = root / "run-file"
     f["run_file"].write_text("a file, not a folder")
     f["photos"] = root / "photos"
@@ -140,9 +142,20 @@ CASES = [
     ("video that is an image", ["video", "{photo}", "--model", "{model}", "-o", "{root}/v.gif"],
      "an image, not a video"),
     ("video output is the input", ["video", "{photos}", "--model", "{model}", "-o", "{photos}"],
-     "is the input"),
+     "is an input"),
     ("video output extension", ["video", "{photos}", "--model", "{model}", "-o", "{root}/v.avi"],
      "unknown video extension"),
+    ("video output is the style", ["video", "{photos}", "{photo}", "-o", "{photo}"], "is an input"),
+    ("video output is the model", ["video", "{photos}", "--model", "{model}", "-o", "{model}"], "is an input"),
+    ("video output inside the frames", ["video", "{photos}", "--model", "{model}", "-o", "{photos}/o.webp"],
+     "inside the folder of input frames"),
+    ("video output file without suffix", ["video", "{photos}", "--model", "{model}", "-o", "{run_file}"],
+     "is a file"),
+    ("video stabilize 1", ["video", "{photos}", "--model", "{model}", "--stabilize", "1", "-o", "{root}/v.gif"],
+     "stabilize strength"),
+    ("video steps -1", ["video", "{photos}", "starry_night", "--steps", "-1", "-o", "{root}/v.gif"], ">= 1"),
+    ("video planted pickle", ["video", "{photos}", "--model", "{pickle}", "-o", "{root}/v.gif"],
+     "refuses to run"),
     ("no command", [], "required"),
     ("unknown option", [*STYLIZE, "--colour"], "unrecognized"),
 ]
