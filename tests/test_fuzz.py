@@ -5,6 +5,7 @@ failure reproduces; the counts per command are `max_examples` below.
 
 import contextlib
 import math
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -36,7 +37,16 @@ def files(tmp_path_factory) -> dict[str, str]:
     (root / "folder").mkdir()
     Image.new("RGB", (40, 30), "green").save(root / "photo.png")
     (root / "text.png").write_text("not an image")
-    names = ("vgg.pth", "nobias.pth", "empty.pth", "folder", "photo.png", "text.png")
+    from nstlab.feedforward.johnson import TransformerNet
+    from nstlab.feedforward.pretrained import save_model
+    from nstlab.video import synthetic_clip, write_video
+
+    frames = synthetic_clip("tubingen", frames=3, size=(24, 32), kind="pan").frames
+    write_video(frames, root / "clip.gif", fps=10)
+    write_video(frames, root / "frames")
+    save_model(TransformerNet(width=4, blocks=1), root / "model.pth", styles=["s"])
+    names = ("vgg.pth", "nobias.pth", "empty.pth", "folder", "photo.png", "text.png", "clip.gif", "frames",
+             "model.pth")
     return {name: str(root / name) for name in names} | {"root": str(root),
                                                          "vgg.sha256": sha256_of(root / "vgg.pth")}
 
@@ -44,6 +54,8 @@ def files(tmp_path_factory) -> dict[str, str]:
 def option(name, good, bad, valid, always=False):
     """The option with one of the `good` values (and, unless `valid`, the `bad` ones too; None: the
     bare flag); unless `always`, mostly left out, so that some commands get through to a run."""
+    if not (good if valid else good + bad):  # an option that is only ever wrong, in a valid command
+        return st.just([])
     given = st.sampled_from(good if valid else good + bad).map(lambda v: [name] if v is None else [name, v])
     return given if always else st.integers(0, 3).flatmap(lambda k: given if k == 3 else st.just([]))
 
@@ -127,13 +139,52 @@ def apply_args(f):
         lambda parts: [a for part in parts for a in part])
 
 
-EXITS = {"stylize": Counter(), "apply": Counter()}  # exit code -> how many
+def video_args(f):
+    """Optimization or a network (a model file, AdaIN with a painting), on a 3-frame clip at 32 px."""
+    def build(valid):
+        inputs = ([f["clip.gif"], f["frames"]],
+                  [f["photo.png"], f["text.png"], f["folder"], "", f["root"] + "/no.mp4"])
+        outputs = (["out.gif", "out.mp4", "out.webp", "outdir", "photo.png.gif"],
+                   ["out.xyz", "text.png", "clip.gif", "frames", "frames/in.gif", ""])
+        methods = ([["starry_night"], [f["photo.png"]], ["--model", f["model.pth"]],
+                    ["--model", "adain", "the_scream"]],
+                   [[], [""], ["mona_lisa"], ["--model", f["empty.pth"]], ["--model", "nope"],
+                    ["--model", "adain"]])
+        return (
+            st.just(["video"]),
+            st.sampled_from(inputs[0] if valid else inputs[0] + inputs[1]).map(lambda v: [v]),
+            st.sampled_from(methods[0] if valid else methods[0] + methods[1]),
+            st.sampled_from(outputs[0] if valid else outputs[0] + outputs[1])
+            .map(lambda v: ["-o", str(Path(f["root"]) / v) if v else ""]),
+            st.just(["-q", "--size", "32"]),
+            option("--steps", ["1", "2"], ["0", "-1", "x"], valid, True),
+            option("--stabilize", ["0", "0.5"], ["1", "-1", "nan", "x"], valid),
+            option("--max-frames", ["2"], ["0", "-2"], valid),
+            option("--every", ["1", "2"], ["0"], valid),
+            option("--temporal-weight", ["0", "333"], ["-1", "nan", "inf"], valid),
+            option("--long-term", ["1", "1 2"], ["2", "x", "0"], valid)
+            .map(lambda w: w[:1] + w[1].split() if w else w),
+            option("--loop", [None], [], valid),
+            option("--preserve-color", [None, "luminance"], ["sepia"], valid),
+            option("--mix", [], ["nan,1", "1,2", "x"], valid),
+            option("--alpha", ["1"], ["0.5", "2"], valid),
+            option("--morph", [], [None], valid),
+            option("--flow", ["dis"], ["farneback"], valid),
+            option("--precision", ["float32"], ["float16"], valid),
+            option("--device", ["cpu"], ["cuda", "tpu"], valid),
+        )
+
+    return command(build)
+
+
+EXITS = {"stylize": Counter(), "apply": Counter(), "video": Counter()}  # exit code -> how many
 
 
 def check(argv, f, capsys):
     """Run the command in-process; any exception escaping main() fails the test with its traceback."""
-    photo = Path(f["photo.png"])
-    before = photo.read_bytes()
+    photo, clip = Path(f["photo.png"]), Path(f["clip.gif"])
+    before, clip_before = photo.read_bytes(), clip.read_bytes()
+    frames_before = sorted(p.name for p in Path(f["frames"]).iterdir())
     an_input = any(a.startswith(str(photo)) or a.endswith(str(photo)) for i, a in enumerate(argv)
                    if i == 0 or argv[i - 1] != "-o")
     try:
@@ -146,19 +197,23 @@ def check(argv, f, capsys):
     if an_input:
         assert photo.read_bytes() == before, argv  # never the user's photo
     photo.write_bytes(before)  # (an output that is not an input may replace it)
+    assert clip.read_bytes() == clip_before and sorted(p.name for p in Path(f["frames"]).iterdir()) == \
+        frames_before, argv  # the clips are inputs whenever they are read
+    for made in ("outdir", "out.gif-frames", "out.mp4-frames", "out.webp-frames", "photo.png.gif-frames"):
+        shutil.rmtree(Path(f["root"]) / made, ignore_errors=True)  # each example starts afresh
     EXITS[argv[0]][code] += 1
     if code == 0:
         assert "error" not in err, (argv, err)
     elif code == 1:  # the run went wrong, or the save failed: the result is kept and the line says where
-        assert "saved the best image" in err or "the result is in" in err, (argv, err)
+        assert "saved the best image" in err or "the result is in" in err or "kept in" in err, (argv, err)
     else:
         assert code == 2 and len(lines) == 1 and lines[0].startswith("nstlab"), (argv, err)
 
 
 @pytest.mark.parametrize("command, examples, runs, refusals", [("stylize", 400, 40, 100),
-                                                           ("apply", 200, 30, 100)])
+                                                           ("apply", 200, 30, 100), ("video", 300, 40, 100)])
 def test_random_commands(files, capsys, command, examples, runs, refusals):
-    strategy = {"stylize": stylize_args, "apply": apply_args}[command](files)
+    strategy = {"stylize": stylize_args, "apply": apply_args, "video": video_args}[command](files)
 
     @settings(SEEDED, max_examples=examples)
     @given(strategy)

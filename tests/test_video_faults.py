@@ -396,3 +396,25 @@ def test_a_write_that_fails_keeps_the_frames_and_says_where(tmp_path, capsys, fi
     made.clear()
     assert _run(["video", files["clip"], "--model", files["model"], "-o", out, *SMALL], capsys)[0] == 0
     assert len(made) == 1 and read_video(out)[0].shape[0] == 4  # only the frame not kept is made again
+
+
+@pytest.mark.parametrize("output", ["readonly/out.mp4", "readonly/frames"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_the_first_frame(tmp_path, capsys, files,
+                                                                                   monkeypatch, output):
+    import tempfile
+
+    import nstlab.cli as cli
+
+    (tmp_path / "readonly").mkdir()
+    real = tempfile.TemporaryFile
+
+    def refuse(*args, dir=None, **kwargs):  # what a read-only folder does (root may write anyway)
+        if dir is not None and "readonly" in str(dir):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(cli.tempfile, "TemporaryFile", refuse)
+    made = _frames_made(monkeypatch)
+    _refused(["video", files["clip"], "--model", files["model"], "-o", tmp_path / output, *SMALL], capsys,
+             "Permission denied")
+    assert made == [] and not list((tmp_path / "readonly").iterdir())
