@@ -48,6 +48,7 @@ from .gatys import INITS, OPTIMIZERS, stylize
 from .images import image_files
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, DEFAULT_TEMPORAL_WEIGHT, Settings
 from .samples import SAMPLES, download_sample, is_original, sample_path
+from .statistics import STYLE_LOSSES
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
 
 
@@ -153,13 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"space- or comma-separated (default: {','.join(DEFAULT_CONTENT_LAYERS)})")
     s.add_argument("--style-layers", nargs="+", type=_layers, metavar="LAYER[:W]", default=None,
                    help="space- or comma-separated (default: " + ",".join(
-                       f"{n}:{w:g}" if w != 1 else n for n, w in DEFAULT_STYLE_LAYERS.items()) + ")")
+                       f"{n}:{w:g}" if w != 1 else n for n, w in DEFAULT_STYLE_LAYERS.items())
+                        + "; with --style-loss patch: relu3_1,relu4_1)")
     s.add_argument("--content-weight", type=_number, default=defaults.content_weight,
                    help=f"alpha (default {defaults.content_weight:g})")
     s.add_argument("--style-weight", type=_number, default=defaults.style_weight,
                    help=f"beta (default {defaults.style_weight:g})")
     s.add_argument("--tv-weight", type=_number, default=defaults.tv_weight,
                    help=f"total variation (default {defaults.tv_weight:g})")
+    s.add_argument("--style-loss", choices=STYLE_LOSSES, default="gram", metavar="STATISTIC",
+                   help="which statistic is style: " + ", ".join(STYLE_LOSSES) + " (mmd = mmd:rbf; patch: "
+                        "CNNMRF's nearest 3x3 patches on relu3_1 and relu4_1)")
     s.add_argument("--style-scale", type=_number, default=1.0, help="style image size relative to the output")
     s.add_argument("--mix", type=_numbers, default=None, help="weights of several styles: W1,W2,...")
     _add_masks(s)
@@ -283,6 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--alpha", type=_number, default=1.0, help="--model adain: 0 = content, 1 = full style")
     v.add_argument("--preserve-color", nargs="?", const="histogram", default=None, type=_color,
                    metavar="histogram|luminance", help="keep the clip's colours (default method: histogram)")
+    v.add_argument("--style-loss", choices=STYLE_LOSSES, default=None, metavar="STATISTIC",
+                   help="optimization: which statistic is style (" + ", ".join(STYLE_LOSSES) + "; gram)")
     v.add_argument("--temporal-weight", type=_number, default=DEFAULT_TEMPORAL_WEIGHT,
                    help=f"optimization: the temporal loss (default {DEFAULT_TEMPORAL_WEIGHT:g})")
     v.add_argument("--long-term", type=int, nargs="+", default=[1], metavar="J",
@@ -367,7 +374,7 @@ def _stylize(args) -> int:
     """`nstlab stylize`: Gatys et al. by optimization."""
     settings = Settings(
         content_layers=_flat(args.content_layers) if args.content_layers else DEFAULT_CONTENT_LAYERS,
-        style_layers=_flat(args.style_layers) if args.style_layers else DEFAULT_STYLE_LAYERS,
+        style_layers=_flat(args.style_layers) if args.style_layers else None, style_loss=args.style_loss,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight)
     styles = _styles(args.style)
     _check_output(args.output, [args.content, *styles, *(args.masks or [])])
@@ -505,6 +512,8 @@ def _video(args) -> int:
         raise InputError("--morph is for --model cin or adain networks")
     if args.model is None and args.alpha != 1.0:
         raise InputError("--alpha is AdaIN's content-style trade-off: use it with --model adain")
+    if args.model is not None and args.style_loss is not None:
+        raise InputError("--style-loss chooses the optimization's statistic: a trained --model has its own")
     run_dir = args.run_dir or args.output.with_name(f"{args.output.name}-frames")
     if any(_same(run_dir, i) for i in [*inputs, args.output]):
         raise InputError(f"{run_dir}: is an input or the output of this run; give another --run-dir")
@@ -519,6 +528,7 @@ def _video(args) -> int:
         result = stylize_video(clip, _one_or_many(styles), steps=args.steps,
                                temporal_weight=args.temporal_weight,
                                long_term=args.long_term, loop=args.loop, stabilize=args.stabilize or 0.0,
+                               style_loss=args.style_loss,
                                **common)
     flicker = "" if result.flicker is None else (f", warping error {result.flicker:.4f} "
                                                  f"(the input's own {result.input_flicker:.4f})")

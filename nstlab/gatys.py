@@ -80,12 +80,13 @@ class StyleTransfer:
     "histogram" (recolour the paintings with the photo's colour statistics first), or "luminance"
     (transfer only the luminance and keep the photo's colours; Gatys et al. 2017). terms:
     {name: fn(image (1, 3, H, W)) -> scalar tensor}, extra losses weighted by
-    `settings.term_weights[name]` (e.g. a temporal loss for video).
+    `settings.term_weights[name]` (e.g. a temporal loss for video). style_loss: which statistic
+    is style (`statistics.STYLE_LOSSES`; default: the settings', "gram"), a live setting too.
     """
 
     def __init__(self, content=None, style=None, extractor: VGGFeatures | None = None,
                  settings: Settings | None = None, device=None, precision: str = "float32",
-                 masks=None, *, mix=None, preserve_color=False,
+                 masks=None, *, mix=None, preserve_color=False, style_loss: str | None = None,
                  terms: Mapping[str, Callable[[torch.Tensor], torch.Tensor]] | None = None):
         if content is None and style is None:
             raise InputError("give a content image, a style image, or both")
@@ -99,7 +100,7 @@ class StyleTransfer:
         self._masks = masks
         self.terms = dict(terms or {})
         self.extractor = load_vgg(device=self.device) if extractor is None else on(extractor, self.device)
-        self._grams: dict[tuple, dict[str, torch.Tensor]] = {}  # (style size, pooling) -> {layer: (K, C, C)}
+        self._grams: dict[tuple, dict] = {}  # (style size, pooling) -> {(statistic, layer): target}
         self.set_content(content)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -107,7 +108,10 @@ class StyleTransfer:
         self._go.set()
         if settings is None:  # defaults, without the terms that have no image
             settings = Settings(content_weight=1.0 if content is not None else 0.0,
-                                style_weight=Settings.style_weight if self.styles else 0.0)
+                                style_weight=Settings.style_weight if self.styles else 0.0,
+                                style_loss=style_loss or "gram")
+        elif style_loss is not None:
+            settings = settings.replace(style_loss=style_loss)
         self._settings = self._checked(settings)
 
     def set_content(self, content) -> None:
@@ -320,6 +324,14 @@ class StyleTransfer:
         if settings.active_style_layers() and not self.styles:
             raise InputError("style layers are active but there is no style image: "
                              "give one, or set style_weight=0")
+        if settings.style_loss == "patch" and settings.active_style_layers():
+            shallow = [n for n in settings.active_style_layers() if _poolings(n) < 2]
+            if shallow:
+                raise InputError(f"style_loss='patch' searches 3x3 patches from block 3 on (Li & Wand: "
+                                 f"relu3_1, relu4_1); {', '.join(shallow)}: too many positions, leave it out")
+            if self.mix is not None and len(self.styles) > 1:
+                raise InputError("the patch loss takes each patch from one painting: mix weights do not "
+                                 "apply (give masks to say where each painting goes, or another style_loss)")
         unknown = [n for n in settings.term_weights if n not in self.terms]
         if unknown:
             raise InputError(f"no loss term named {', '.join(map(repr, unknown))}; "
@@ -347,6 +359,12 @@ class _Run:
             image = color.with_colors_of(image, self.photo)
         return Result(image, self.status, self.steps, time.perf_counter() - self.started,
                       self.history, method="gatys")
+
+
+def _poolings(layer: str) -> int:
+    """How many pooling layers come before `layer`'s output ("relu3_1": 2, "pool3": 3)."""
+    block = int(layer[4]) if layer[4:5].isdigit() else 1
+    return block if layer.startswith("pool") else block - 1
 
 
 def _schedule(size, steps, allow_large: bool) -> tuple[list[int], list[int]]:
@@ -387,20 +405,22 @@ def _optimizer(name: str, image: torch.Tensor, lr: float) -> torch.optim.Optimiz
 
 
 def stylize(content, style, *, steps: int | Sequence[int] = 100, size: int | Sequence[int] = 256,
-            settings: Settings | None = None, mix=None, masks=None, preserve_color=False,
-            init="content", optimizer: str = "lbfgs", lr: float | None = None, seed: int = 0,
+            settings: Settings | None = None, style_loss: str | None = None, mix=None, masks=None,
+            preserve_color=False, init="content", optimizer: str = "lbfgs", lr: float | None = None,
+            seed: int = 0,
             style_scale: float = 1.0, pooling: str = "max", allow_large: bool = False,
             extractor: VGGFeatures | None = None, device=None, precision: str = "float32",
             callback: Callable[[Step], None] | None = None, progress: bool = True) -> Result:
     """One call: `stylize("tubingen", "starry_night").save("out.png")`.
 
     style: one image or a list (with `mix` weights or `masks`); preserve_color: False, True /
-    "histogram" or "luminance"; settings: layers and weights (`Settings`); extractor: a VGG of
+    "histogram" or "luminance"; settings: layers and weights (`Settings`); style_loss: which
+    statistic is style ("gram", "meanstd", "mmd", "patch", ...: `statistics.py`); extractor: a VGG of
     your own (default: `load_vgg()`); device: None = the default device. The rest as in
     `StyleTransfer.run`.
     """
     transfer = StyleTransfer(content, style, extractor, settings, device, precision, masks,
-                             mix=mix, preserve_color=preserve_color)
+                             mix=mix, preserve_color=preserve_color, style_loss=style_loss)
     return transfer.run(steps, size, init=init, optimizer=optimizer, lr=lr, seed=seed,
                         style_scale=style_scale, pooling=pooling, allow_large=allow_large,
                         callback=callback, progress=progress)

@@ -20,6 +20,10 @@ losses the same `style_weight` works for both. Averaging over positions makes th
 independent of image size, and every layer starts near 1, so per-layer weights mean what they say.
 Layer weights within content and within style are normalized to sum to one.
 
+The style loss compares Gram matrices by default; `Settings.style_loss` chooses another statistic
+(`statistics.py`: mean and standard deviation, MMD with a linear or Gaussian kernel, CNNMRF's
+nearest patches), each a relative error in the same way.
+
 Loss parts are named "content:relu4_2", "style:relu1_1", "tv" and, for extra image-space terms
 (a temporal loss for video), their own names: `part_name` and `part_group` own that convention.
 """
@@ -35,6 +39,13 @@ from types import MappingProxyType
 import torch
 
 from .errors import InputError
+from .statistics import (
+    PATCH_LAYERS,
+    check_style_loss,
+    gram_matrix,  # noqa: F401 - its home is statistics.py; losses.gram_matrix too
+    relative_error,
+    statistic,
+)
 
 EPS = 1e-12
 
@@ -48,31 +59,13 @@ DEFAULT_STYLE_LAYERS = {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1
 DEFAULT_TEMPORAL_WEIGHT = 333.0
 
 
-def gram_matrix(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, C): channel co-activations averaged over the H*W positions.
-
-    mask: (K, 1, H, W) region weights in [0, 1] (Gatys et al. 2017's guided Gram matrix, one per
-    region): the features are weighted by each mask and averaged over its area -> (K, C, C).
-    """
-    b, c, h, w = features.shape
-    if mask is None:
-        f = features.reshape(b, c, h * w)
-        return torch.bmm(f, f.transpose(1, 2)) / (h * w)
-    f = (features * mask).reshape(-1, c, h * w)  # (K, C, HW)
-    area = mask.sum((1, 2, 3)).clamp_min(EPS)  # (K,)
-    return torch.bmm(f, f.transpose(1, 2)) / area[:, None, None]
-
-
 def content_loss(features: torch.Tensor, target: torch.Tensor,
                  weights: torch.Tensor | None = None) -> torch.Tensor:
     """||F - P||^2 / ||P||^2 per image, averaged over the batch. (B, C, H, W), target (1 or B, ...).
 
     weights: (B,) summing to one: a weighted average over the batch instead of the mean.
     """
-    dims = tuple(range(1, max(features.dim(), target.dim())))
-    error = (features - target).pow(2).sum(dims)
-    relative = error / target.pow(2).sum(dims).clamp_min(EPS)  # (B,)
-    return relative.mean() if weights is None else (relative * weights.to(relative)).sum()
+    return relative_error(features, target, weights)
 
 
 def style_loss(gram: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -80,7 +73,7 @@ def style_loss(gram: torch.Tensor, target: torch.Tensor, weights: torch.Tensor |
 
     weights: (B,) summing to one, e.g. how much of each of B styles (a 1-image Gram broadcasts).
     """
-    return content_loss(gram, target, weights)  # the same relative squared error, on Gram matrices
+    return relative_error(gram, target, weights)  # the same relative squared error, on Gram matrices
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -112,23 +105,36 @@ def _weights(value, what: str = "layer") -> Mapping[str, float]:
     return MappingProxyType({name: float(w) for name, w in weights.items()})
 
 
+def default_style_layers(style_loss: str = "gram") -> dict[str, float]:
+    """The style layers a statistic uses unless told otherwise: Li & Wand's relu3_1 and relu4_1
+    for "patch", DEFAULT_STYLE_LAYERS for every other."""
+    return dict(PATCH_LAYERS if style_loss == "patch" else DEFAULT_STYLE_LAYERS)
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the loss looks at and how much each part counts; immutable, so a snapshot is a reference.
 
-    content_layers / style_layers: {layer: weight} (or a list of layer names, weight 1 each).
-    term_weights: {name: weight} of extra image-space loss terms (e.g. "temporal" for video)
-    that the caller supplies as functions of the image. Change with `settings.replace(...)`.
+    content_layers / style_layers: {layer: weight} (or a list of layer names, weight 1 each;
+    style_layers None: the defaults of the style_loss). style_loss: which statistic is style
+    (`statistics.STYLE_LOSSES`: "gram", "meanstd", "mmd", "mmd:linear", "mmd:poly", "mmd:rbf",
+    "patch"). term_weights: {name: weight} of extra image-space loss terms (e.g. "temporal" for
+    video) that the caller supplies as functions of the image. Change with `settings.replace(...)`:
+    a new style_loss brings its own default layers when the layers were the old one's defaults.
     """
 
     content_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CONTENT_LAYERS))
-    style_layers: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_STYLE_LAYERS))
+    style_layers: Mapping[str, float] | None = None
     content_weight: float = 1.0
     style_weight: float = 10.0
     tv_weight: float = 10.0
     term_weights: Mapping[str, float] = field(default_factory=dict)
+    style_loss: str = "gram"
 
     def __post_init__(self):
+        check_style_loss(self.style_loss)
+        if self.style_layers is None:
+            object.__setattr__(self, "style_layers", default_style_layers(self.style_loss))
         for name, what in (("content_layers", "layer"), ("style_layers", "layer"), ("term_weights", "term")):
             object.__setattr__(self, name, _weights(getattr(self, name), what))
         reserved = sorted({"content", "style", "tv"} & set(self.term_weights))
@@ -146,6 +152,9 @@ class Settings:
         if unknown:
             raise InputError(f"unknown setting(s) {', '.join(sorted(unknown))}; "
                             f"settings are {', '.join(self.__dataclass_fields__)}")
+        if "style_loss" in changes and "style_layers" not in changes and \
+                dict(self.style_layers) == default_style_layers(self.style_loss):
+            changes["style_layers"] = None  # the new statistic's own defaults
         return replace(self, **changes)
 
     def active_content_layers(self) -> list[str]:
@@ -186,10 +195,11 @@ def perceptual_loss(
     """Weighted total loss and its unweighted parts {"content:relu4_2", "style:relu1_1", ..., "tv"}.
 
     features: the image's activations for the active layers; content_targets: activations P_l
-    of the content image; style_targets: Gram matrices A_l of the style image(s), (K, C, C) for K
-    styles: without masks the image's Gram is pulled towards all of them (the loss averaged with
-    the `mix` weights (K,), equal by default); with style_masks {layer: (K, 1, H_l, W_l)} at each
-    layer's resolution, style k applies only inside region k. terms: {name: fn(image) -> scalar}
+    of the content image; style_targets: what `settings.style_loss` compares for the style image(s)
+    (`statistics`; the Gram matrices A_l, (K, C, C) for K styles): without masks the image's
+    statistics are pulled towards all of them (the loss averaged with the `mix` weights (K,), equal
+    by default); with style_masks {layer: (K, 1, H_l, W_l)} at each layer's resolution, style k
+    applies only inside region k. terms: {name: fn(image) -> scalar}
     extra image-space losses, weighted by settings.term_weights.
     """
     parts: dict[str, torch.Tensor] = {}
@@ -204,7 +214,7 @@ def perceptual_loss(
             f = features[name].float()  # losses in float32 even under reduced-precision autocast
             if kind == "style":
                 mask = None if style_masks is None else style_masks[name]
-                value = style_loss(gram_matrix(f, mask), targets[name], mix)
+                value = statistic(settings.style_loss).loss(f, targets[name], mask, mix)
             else:
                 value = content_loss(f, targets[name])
             parts[part_name(kind, name)] = value.detach()

@@ -38,8 +38,9 @@ from ..device import default_device
 from ..errors import NstlabError
 from ..gatys import INITS, OPTIMIZERS, Step, StyleTransfer
 from ..images import resize, save_image
-from ..losses import Settings
+from ..losses import Settings, default_style_layers
 from ..result import Result
+from ..statistics import STYLE_LOSSES
 from ..vgg import VGGFeatures, load_vgg
 from .picker import ImagePicker
 from .preview import LivePreview, png
@@ -103,6 +104,9 @@ class Studio(W.VBox):
         self.layer_weights = {n: W.FloatSlider(defaults.style_layers.get(n, 1.0), min=0, max=2, step=0.05,
                                                description="weight", readout_format=".2f")
                               for n in STYLE_CHOICES}
+        self.style_loss = W.Dropdown(options=STYLE_LOSSES, value=defaults.style_loss, description="style is")
+        self.style_loss.add_class("nstlab-style-loss")
+        self.style_loss.observe(self._statistic_changed, "value")
         # run options, taken at Start
         self.optimizer = W.Dropdown(options=OPTIMIZERS, value=optimizer, description="optimizer")
         self.init = W.Dropdown(options=INITS, value=init, description="start from")
@@ -141,7 +145,7 @@ class Studio(W.VBox):
             style_layers={n: self.layer_weights[n].value
                           for n, box in self.style_layers.items() if box.value},
             content_weight=self.content_weight.value, style_weight=self.style_weight.value,
-            tv_weight=self.tv_weight.value)
+            tv_weight=self.tv_weight.value, style_loss=self.style_loss.value)
 
     @property
     def running(self) -> bool:
@@ -226,6 +230,7 @@ class Studio(W.VBox):
             self.tv_weight.value = _nearest(self.tv_weight, d.tv_weight)
             for n, box in self.content_layers.items():
                 box.value = n in d.content_layers
+            self.style_loss.value = d.style_loss
             for n, box in self.style_layers.items():
                 box.value = n in d.style_layers
                 self.layer_weights[n].value = d.style_layers.get(n, 1.0)
@@ -316,6 +321,18 @@ class Studio(W.VBox):
                 self._batch.daemon = True
                 self._batch.start()
 
+    def _statistic_changed(self, change) -> None:
+        """Another style statistic: layers still at the old one's defaults take the new one's
+        (the patch loss works on relu3_1 and relu4_1); the change itself goes live as any other."""
+        old, new = default_style_layers(change["old"]), default_style_layers(change["new"])
+        chosen = {n: self.layer_weights[n].value for n, box in self.style_layers.items() if box.value}
+        if chosen == old and old != new:
+            with self.hold_sync():
+                for n, box in self.style_layers.items():
+                    box.value = n in new
+                    self.layer_weights[n].value = new.get(n, 1.0)
+        self._settings_changed(change)
+
     def _apply_settings(self) -> None:
         with self._lock:
             self._batch = None
@@ -373,7 +390,7 @@ class Studio(W.VBox):
         weights = W.VBox([W.HTML("<b>weights</b> (log scale)"), self.content_weight, self.style_weight,
                           self.tv_weight], layout=box)
         content_layers = W.VBox([W.HTML("<b>content layers</b>"), *self.content_layers.values()], layout=box)
-        style_layers = W.VBox([W.HTML("<b>style layers</b>"),
+        style_layers = W.VBox([W.HTML("<b>style layers</b>"), self.style_loss,
                                *(W.HBox([b, self.layer_weights[n]]) for n, b in self.style_layers.items())],
                               layout=box)
         options = W.VBox([W.HTML("<b>run</b> (applies at Start)"), self.optimizer, self.init, self.size,

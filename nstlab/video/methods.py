@@ -201,7 +201,8 @@ class FlowPairs:
 def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = None,
                   temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT, long_term=(1,), loop: bool = False,
                   stabilize: float = 0.0, size: int | None = None, fps: float | None = None, mix=None,
-                  masks=None, preserve_color=False, settings: Settings | None = None, extractor=None,
+                  masks=None, preserve_color=False, settings: Settings | None = None,
+                  style_loss: str | None = None, extractor=None,
                   optimizer: str = "lbfgs", lr: float | None = None, seed: int = 0,
                   style_scale: float = 1.0, pooling: str = "max", output=None, run_dir=None,
                   flow_method: str = "dis", measure: bool = True, device=None, precision: str = "float32",
@@ -215,7 +216,7 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
     frame follow the last; stabilize: the stabilizer afterwards, as in `apply_video` (rarely
     needed); output, run_dir: as for `apply_video`; flow_method: "dis" or "raft"; measure: the
     warping error on the flows the method used. mix, masks, preserve_color, settings, extractor,
-    optimizer, lr, seed, style_scale, pooling, device, precision: as for `stylize`. An interrupt
+    optimizer, lr, seed, style_loss, style_scale, pooling, device, precision: as for `stylize`. An interrupt
     (Ctrl-C) keeps the finished frames and never a frame cut short.
     """
     began = time.perf_counter()
@@ -233,7 +234,9 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
         raise InputError(f"long_term lists frames back and must start with 1, got {back_frames}")
     Stabilizer(stabilize)
     check_method(flow_method)
-    settings = settings or Settings()
+    settings = settings or Settings(style_loss=style_loss or "gram")
+    if style_loss is not None:
+        settings = settings.replace(style_loss=style_loss)
     run = {"optimizer": optimizer, "lr": lr, "seed": seed, "style_scale": style_scale, "pooling": pooling}
     temporal = TemporalLoss()
     alone = settings.replace(term_weights={})
