@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nstlab"
-FOUNDATION = {"errors", "device", "files", "compact", "images", "samples", "vgg", "statistics", "losses", "mixing",
-              "targets", "color", "result", "viz", "warping"}
+FOUNDATION = {"errors", "device", "files", "compact", "images", "samples", "vgg", "statistics", "losses",
+              "mixing", "targets", "color", "result", "viz", "warping"}
 ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},
