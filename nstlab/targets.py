@@ -8,6 +8,7 @@ Gram explorer:
     content_targets(extractor, image, layers)   -> {layer: (1, C, H_l, W_l)}
     style_targets(extractor, images, layers)    -> {layer: (K, C, C)}, one Gram per style image;
         statistic="meanstd", "mmd", "patch" ...    or that statistic's target (`statistics.py`)
+    style_distance(extractor, image, painting)   -> the mean relative distance of their statistics
     Targets(...)                                  both, filled layer by layer (and statistic by
                                                   statistic) as settings need them, with the
                                                   region masks at each layer's resolution
@@ -45,6 +46,20 @@ def style_targets(extractor: VGGFeatures, images, layers, *, statistic: str = "g
         for n, f in content_targets(extractor, image, layers, pooling=pooling, precision=precision).items():
             features[n].append(f)
     return {n: kind.targets(f) for n, f in features.items() if f}
+
+
+JUDGE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+@torch.no_grad()
+def style_distance(extractor: VGGFeatures, image: torch.Tensor, painting: torch.Tensor, *,
+                   statistic: str = "gram", layers=JUDGE_LAYERS) -> float:
+    """How far `image` is from `painting` by one statistic: its relative loss, averaged over `layers`
+    (the painting at its own size)."""
+    kind = style_statistic(statistic)
+    targets = style_targets(extractor, [painting], layers, statistic=statistic)
+    features = content_targets(extractor, image, layers)
+    return sum(float(kind.loss(features[n], targets[n])) for n in layers) / len(layers)
 
 
 class Targets:

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nstlab import color, losses
+from nstlab import color, losses, statistics
 from nstlab.feedforward import adain
 from nstlab.notebook.exercises import (
     check_adain,
@@ -16,6 +16,8 @@ from nstlab.notebook.exercises import (
     check_image_size,
     check_instance_norm,
     check_luminance,
+    check_meanstd_loss,
+    check_mmd,
     check_occlusion,
     check_optimization_loop,
     check_style_loss,
@@ -53,6 +55,13 @@ CASES = [
     (check_guided_gram, losses.gram_matrix,
      lambda f, m: (lambda x: x @ x.transpose(1, 2))((f * m).flatten(2)) / (f.shape[2] * f.shape[3]),
      "mask's area"),
+    (check_meanstd_loss, lambda f, a: statistics.statistic("meanstd").loss(f, statistics.statistic("meanstd")
+                                                                          .targets([a])),
+     lambda f, a: (lambda s: (s(f) - s(a)).pow(2).sum() / s(a).pow(2).sum())(
+         lambda x: torch.cat([x.mean((2, 3)), x.std((2, 3))], 1)), "biased"),
+    (check_mmd, lambda x, y: statistics.mmd2(x, y, "poly"),
+     lambda x, y: (x @ x.T).pow(2).mean() + (y @ y.T).pow(2).mean() - (x @ y.T).pow(2).mean(),
+     "counts twice"),
     (check_warp, warp, lambda image, flow: warp(image, -flow), "not p - flow(p)"),
     (check_occlusion, reliable, lambda f, b: ((f + warp(b, f)).pow(2).sum(0) <= 0.01 * (
         f.pow(2).sum(0) + warp(b, f).pow(2).sum(0)) + 0.5).float(), "out of the frame"),

@@ -15,10 +15,11 @@ FOUNDATION = {"errors", "device", "files", "compact", "images", "samples", "vgg"
 ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},
+    "analogies": {"foundation", "analogies"},
     "feedforward": {"foundation", "feedforward"},
     "video": {"foundation", "gatys", "feedforward", "video"},
-    "notebook": {"foundation", "gatys", "feedforward", "video", "notebook"},
-    "cli": {"foundation", "gatys", "feedforward", "video", "notebook", "cli", "package"},
+    "notebook": {"foundation", "gatys", "analogies", "feedforward", "video", "notebook"},
+    "cli": {"foundation", "gatys", "analogies", "feedforward", "video", "notebook", "cli", "package"},
 }
 
 

@@ -109,5 +109,7 @@ check_image_size(image_size)
 # | **06 fast style transfer** | a network that paints in one pass (Johnson et al.); instance norm; train one live |
 # | **07 many styles in one network** | conditional instance norm: six styles, mixing, adding a seventh |
 # | **08 arbitrary style with AdaIN** | any painting in one pass; the alpha trade-off, mixing, colours, regions |
+# | **09 video** | flicker measured, optical flow, warping, the stabilizer, networks that hold still |
+# | **10 what is style?** | Gram matrices, mean/std, MMD and patches side by side; image analogies |
 #
 # Each notebook has exercises like the one above; your teacher has the solutions.

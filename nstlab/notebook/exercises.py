@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import color, losses
+from .. import color, losses, statistics
 from ..feedforward import adain as adain_module
 from ..gatys import StyleTransfer
 from ..samples import checkerboard, stripes
@@ -204,6 +204,55 @@ def check_instance_norm(fn: Callable) -> Verdict:
         (lambda x: x - x.mean((2, 3), keepdim=True), "divide by the standard deviation too"),
         (lambda x: (x - x.mean((2, 3), keepdim=True)) / (x.var((2, 3), keepdim=True) + 1e-5).sqrt(),
          "use the biased variance (unbiased=False / correction=0), as instance norm does"),
+    ])
+
+
+def check_meanstd_loss(fn: Callable) -> Verdict:
+    """fn(features F (1, C, H, W), painting's A (1, C, H', W')) -> ||s(F) - s(A)||^2 / ||s(A)||^2 with
+    s = (each channel's mean, then its standard deviation over the positions, biased)."""
+    torch.manual_seed(0)
+    cases = [(torch.rand(1, 4, 5, 6), torch.rand(1, 4, 3, 7) * 2),
+             (torch.rand(1, 6, 4, 4), torch.rand(1, 6, 8, 2))]
+
+    def stats(f, std):
+        return torch.cat([f.mean((2, 3)), std(f)], 1)
+
+    def relative(f, a, std):
+        return (stats(f, std) - stats(a, std)).pow(2).sum() / stats(a, std).pow(2).sum()
+
+    def biased(f):
+        return f.std((2, 3), correction=0)
+
+    return _compare("meanstd_loss", fn, lambda f, a: statistics.statistic("meanstd").loss(
+        f, statistics.statistic("meanstd").targets([a])), cases, [
+        (lambda f, a: relative(f, a, lambda x: x.std((2, 3))),
+         "the standard deviation over the positions is the biased one (correction=0), as instance norm uses"),
+        (lambda f, a: (stats(f, biased) - stats(a, biased)).pow(2).sum(),
+         "divide by ||s(A)||^2: a relative error, like every nstlab loss"),
+        (lambda f, a: (f.mean((2, 3)) - a.mean((2, 3))).pow(2).sum() / a.mean((2, 3)).pow(2).sum(),
+         "the means alone are the linear-kernel MMD: add the standard deviations"),
+    ])
+
+
+def check_mmd(fn: Callable) -> Verdict:
+    """fn(x (N, C), y (M, C)) -> the biased MMD^2 with the kernel k(a, b) = (a^T b)^2: the mean of k over
+    all pairs of x, plus the same for y, minus twice the mean over pairs (x_i, y_j)."""
+    torch.manual_seed(0)
+    cases = [(torch.rand(7, 3), torch.rand(5, 3) * 2), (torch.randn(4, 6), torch.randn(9, 6))]
+
+    def kernel(a, b):
+        return (a @ b.T).pow(2)
+
+    return _compare("mmd", fn, lambda x, y: statistics.mmd2(x, y, "poly"), cases, [
+        (lambda x, y: kernel(x, x).mean() + kernel(y, y).mean() - kernel(x, y).mean(),
+         "the cross term counts twice: - 2 mean k(x_i, y_j)"),
+        (lambda x, y: (x @ x.T).mean() + (y @ y.T).mean() - 2 * (x @ y.T).mean(),
+         "that is the linear kernel a^T b: square it, k(a, b) = (a^T b)^2"),
+        (lambda x, y: (kernel(x, x).sum() - kernel(x, x).diag().sum()) / (len(x) * (len(x) - 1))
+         + (kernel(y, y).sum() - kernel(y, y).diag().sum()) / (len(y) * (len(y) - 1))
+         - 2 * kernel(x, y).mean(),
+         "that is the unbiased MMD^2 (no pair of a point with itself); here every pair counts, the "
+         "diagonal too, which is what makes it equal the Gram distance"),
     ])
 
 
@@ -414,6 +463,9 @@ CHOICES = {
                        "between styles: a few thousand numbers per style; the convolutions are shared"),
     "08-alpha": ("b", "alpha = 0 gives the decoded content features: the photo, as the decoder "
                       "can redraw it, with none of the painting"),
+    "10-patches": ("b", "each image patch is replaced by one whole patch of the painting: the pieces that "
+                        "form an eye or a window arrive together. A Gram matrix only counts which features "
+                        "occur, anywhere, so the pieces are free to scatter"),
     "09-shift": ("b", "two stride-2 convolutions see the image on a grid of every 4th pixel: a shift by a "
                       "multiple of 4 moves that grid along with the image, any other shift lands between "
                       "its points and the network draws different strokes"),
