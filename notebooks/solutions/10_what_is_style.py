@@ -158,7 +158,8 @@ fig = viz.show_images({name: run.image for name, run in runs.items()})
 # %% [markdown]
 # Things to look for: does a statistic win on its own measure and lose on the other? Which one
 # keeps the most of the photo (content)? What does the Gaussian kernel cost per step, and what
-# does it buy? The patch loss copies whole pieces of the painting (look for the moon).
+# does it buy? The patch loss is judged here by statistics it does not match: it can be far from
+# the painting by both and still have taken its brush strokes (look at the sky).
 
 # %% [markdown]
 # ## Which statistic identifies a painting?
@@ -189,7 +190,10 @@ for kind in ("gram", "meanstd", "mean"):
 # %% [markdown]
 # ## Why patches keep an eye whole
 # Synthesize a texture from noise with the style loss alone: once with Gram matrices, once with
-# the patch loss, from *Woman with a Hat*. Then compare.
+# the patch loss, from *Woman with a Hat*. Then compare the red band of the hat: the patch texture
+# has it whole, again and again; the Gram texture has fragments of it scattered among fragments of
+# the face. (The repetition is the patch loss's own weakness: from noise, many patches of the
+# image pick the same patch of the painting.)
 #
 # ### Question · why do the patches keep the pieces together?
 # (a) the patch loss uses larger layers than the Gram loss; (b) every patch of the image is
