@@ -158,3 +158,22 @@ def test_the_studio_switches_the_statistic_while_it_runs(random_vgg):
         studio.stop()
         studio.wait()
     assert studio.result.status == "stopped"
+
+
+@pytest.mark.parametrize("style_loss", ["meanstd", "mmd", "patch"])
+def test_every_statistic_goes_coarse_to_fine_into_regions_and_through_a_clip(random_vgg, style_loss):
+    from nstlab.video import stylize_video, synthetic_clip
+
+    settings = Settings(style_loss=style_loss, content_layers=["relu4_2"],
+                        style_layers=["relu3_1", "relu4_1"])
+    masks = [torch.ones(32, 48), torch.zeros(32, 48)]
+    masks[1][:, 24:], masks[0][:, 24:] = 1, 0
+    run = nstlab.stylize("tubingen", ["starry_night", "the_scream"], size=[32, 48], steps=[2, 1],
+                         settings=settings, masks=masks, extractor=random_vgg, progress=False)
+    assert run.steps == 3 and run.image.shape[-1] == 48
+    clip = synthetic_clip("tubingen", frames=2, size=(32, 48), kind="pan").frames
+    video = stylize_video(clip, "starry_night", steps=1, settings=settings, extractor=random_vgg,
+                          progress=False)
+    assert video.frames.shape == clip.shape
+    assert stylize_video(clip, "starry_night", steps=1, style_loss=style_loss, extractor=random_vgg,
+                         progress=False, settings=settings).history[0]  # the keyword, the same run
