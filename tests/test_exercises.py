@@ -4,9 +4,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nstlab import color, losses, statistics
+from nstlab import color, domain, losses, statistics
 from nstlab.feedforward import adain
 from nstlab.notebook.exercises import (
+    check_adabn,
     check_adain,
     check_choice,
     check_content_loss,
@@ -32,6 +33,13 @@ from nstlab.warping import warp
 
 def not_written(*_):
     raise NotImplementedError("your code here")
+
+
+def _blended(net, images):  # a train-mode pass without a reset: 10% new statistics
+    net.train()
+    with torch.no_grad():
+        net(images)
+    return net.eval()
 
 
 def gram_over_positions(f):  # the (HW x HW) mistake
@@ -62,6 +70,7 @@ CASES = [
     (check_mmd, lambda x, y: statistics.mmd2(x, y, "poly"),
      lambda x, y: (x @ x.T).pow(2).mean() + (y @ y.T).pow(2).mean() - (x @ y.T).pow(2).mean(),
      "counts twice"),
+    (check_adabn, lambda net, images: domain.adabn(net, images), _blended, "momentum = None"),
     (check_warp, warp, lambda image, flow: warp(image, -flow), "not p - flow(p)"),
     (check_occlusion, reliable, lambda f, b: ((f + warp(b, f)).pow(2).sum(0) <= 0.01 * (
         f.pow(2).sum(0) + warp(b, f).pow(2).sum(0)) + 0.5).float(), "out of the frame"),

@@ -16,10 +16,12 @@ ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},
     "analogies": {"foundation", "analogies"},
+    "domain": {"foundation", "feedforward", "domain"},
     "feedforward": {"foundation", "feedforward"},
     "video": {"foundation", "gatys", "feedforward", "video"},
-    "notebook": {"foundation", "gatys", "analogies", "feedforward", "video", "notebook"},
-    "cli": {"foundation", "gatys", "analogies", "feedforward", "video", "notebook", "cli", "package"},
+    "notebook": {"foundation", "gatys", "analogies", "feedforward", "domain", "video", "notebook"},
+    "cli": {"foundation", "gatys", "analogies", "feedforward", "domain", "video", "notebook", "cli",
+            "package"},
 }
 
 

@@ -111,5 +111,6 @@ check_image_size(image_size)
 # | **08 arbitrary style with AdaIN** | any painting in one pass; the alpha trade-off, mixing, colours, regions |
 # | **09 video** | flicker measured, optical flow, warping, the stabilizer, networks that hold still |
 # | **10 what is style?** | Gram matrices, mean/std, MMD and patches side by side; image analogies |
+# | **12 style and domains** | the same statistics as a domain shift: MMD, AdaBN, style augmentation, shape bias |
 #
 # Each notebook has exercises like the one above; your teacher has the solutions.

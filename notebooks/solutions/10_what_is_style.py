@@ -136,7 +136,7 @@ if check_mmd(mmd2):  # your function on the relu2_1 features of a small photo an
 NAMES = ("gram", "meanstd", "mmd:linear", "mmd", "patch")
 runs = {}
 for name in NAMES:
-    runs[name] = nstlab.stylize(photo, painting, size=SIZE, steps=STEPS, style_loss=name, progress=False)
+    runs[name] = nstlab.stylize(photo, painting, size=SIZE, steps=STEPS, style_loss=name)
 
 
 def content_distance(image):
@@ -203,8 +203,8 @@ for kind in ("gram", "meanstd", "mean"):
 
 # %%
 woman = nstlab.load_sample("woman_with_hat", SIZE)
-textures = {kind: nstlab.stylize(None, woman, size=SIZE, steps=STEPS, style_loss=kind, init="noise",
-                                 progress=False).image for kind in ("gram", "patch")}
+textures = {kind: nstlab.stylize(None, woman, size=SIZE, steps=STEPS, style_loss=kind, init="noise").image
+            for kind in ("gram", "patch")}
 fig = viz.show_images({"painting": woman, "Gram texture": textures["gram"], "patch texture": textures["patch"]})
 
 

@@ -10,12 +10,13 @@ or false for code, and nothing shown in the notebook (no stray True/False under 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .. import color, losses, statistics
+from .. import color, domain, losses, statistics
 from ..feedforward import adain as adain_module
 from ..gatys import StyleTransfer
 from ..samples import checkerboard, stripes
@@ -65,9 +66,9 @@ def _attempt(fn: Callable, name: str, *args):
 
 
 def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], hints: list[tuple],
-             shape_hint: str = "") -> Verdict:
+             shape_hint: str = "", rtol: float = 1e-4) -> Verdict:
     """Run fn and reference on each case; on a mismatch print the first hint whose guess matches
-    (else `shape_hint` for a wrong shape, else the numbers)."""
+    (else `shape_hint` for a wrong shape, else the numbers). rtol: how close counts as equal."""
     for args in cases:
         got = _attempt(fn, name, *args)
         if got is None:
@@ -77,11 +78,11 @@ def _compare(name: str, fn: Callable, reference: Callable, cases: list[tuple], h
             got = torch.as_tensor(got, dtype=want.dtype)
         except (TypeError, ValueError, RuntimeError) as err:
             return _report(False, name, f"return a tensor (or numbers), not {type(got).__name__} ({err})")
-        if got.shape == want.shape and torch.allclose(got, want, rtol=1e-4, atol=1e-6):
+        if got.shape == want.shape and torch.allclose(got, want, rtol=rtol, atol=1e-6):
             continue
         for guess, hint in hints:  # a known mistake?
             expected = guess(*args).to(want.dtype)
-            if expected.shape == got.shape and torch.allclose(got, expected, rtol=1e-4, atol=1e-6):
+            if expected.shape == got.shape and torch.allclose(got, expected, rtol=rtol, atol=1e-6):
                 return _report(False, name, hint)
         if got.shape != want.shape:
             return _report(False, name, f"expected shape {tuple(want.shape)}, got {tuple(got.shape)}"
@@ -254,6 +255,42 @@ def check_mmd(fn: Callable) -> Verdict:
          "that is the unbiased MMD^2 (no pair of a point with itself); here every pair counts, the "
          "diagonal too, which is what makes it equal the Gram distance"),
     ])
+
+
+def check_adabn(fn: Callable) -> Verdict:
+    """fn(net, images) -> a network whose batch-norm running means and variances are those of
+    `images` (its learned weights kept): compared by the running statistics it ends with."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.Conv2d(4, 3, 1), torch.nn.BatchNorm2d(3)).eval()
+    cases = [(net, torch.rand(6, 3, 5, 5) * 2 + 0.5), (net, torch.rand(3, 3, 4, 6))]
+
+    def stats(adapted):
+        norms = [m for m in adapted.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        return torch.cat([t for m in norms for t in (m.running_mean, m.running_var)])
+
+    def theirs(network, images):
+        adapted = fn(copy.deepcopy(network), images)
+        if not isinstance(adapted, torch.nn.Module):
+            raise TypeError(f"return the adapted network, not {type(adapted).__name__}")
+        return stats(adapted)
+
+    def momentum(network, images):  # one train-mode pass without resetting: 0.9 old + 0.1 new
+        adapted = copy.deepcopy(network).train()
+        with torch.no_grad():
+            adapted(images)
+        return stats(adapted)
+
+    # rtol: one train-mode pass normalizes the later layers' inputs by the biased batch variance,
+    # nstlab's layer-by-layer estimate by the unbiased running one, as the network will at test
+    # time: a factor n / (n - 1) apart
+    return _compare("adabn", theirs, lambda network, images: stats(domain.adabn(network, images)), cases, [
+        (momentum, "the running statistics still hold the training data's: reset them "
+                   "(m.reset_running_stats()) and set m.momentum = None, so that the new ones are not "
+                   "blended into the old at 10%"),
+        (lambda network, images: stats(network), "the statistics did not change: run the target images "
+                                                 "through the network in train mode (no gradients)"),
+    ], rtol=0.02)
 
 
 def check_style_mix(fn: Callable) -> Verdict:
@@ -466,6 +503,10 @@ CHOICES = {
     "10-patches": ("b", "each image patch is replaced by one whole patch of the painting: the pieces that "
                         "form an eye or a window arrive together. A Gram matrix only counts which features "
                         "occur, anywhere, so the pieces are free to scatter"),
+    "12-contrast": ("a", "the first convolution is linear, so x' = a x + b only scales and shifts each of "
+                         "its output channels; batch norm with the target's own mean and variance divides "
+                         "that scale out and subtracts the shift, and every later layer sees what it saw in "
+                         "training (up to the zero padding at the borders)"),
     "09-shift": ("b", "two stride-2 convolutions see the image on a grid of every 4th pixel: a shift by a "
                       "multiple of 4 moves that grid along with the image, any other shift lands between "
                       "its points and the network draws different strokes"),
