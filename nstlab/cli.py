@@ -32,7 +32,6 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm import tqdm
 
 from . import __version__
 from .color import MODES as COLOR_MODES
@@ -47,6 +46,7 @@ from .files import sha256_of
 from .gatys import INITS, OPTIMIZERS, stylize
 from .images import image_files
 from .losses import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, DEFAULT_TEMPORAL_WEIGHT, Settings
+from .progress import bar as progress_bar
 from .samples import SAMPLES, download_sample, is_original, sample_path
 from .statistics import STYLE_LOSSES
 from .vgg import POOLINGS, WEIGHTS_ENV, load_vgg
@@ -475,8 +475,8 @@ def _apply(args) -> int:
 
     if not one(files[0]):  # the first image checks every argument before a progress bar shows
         return 1
-    for path in tqdm(files[1:], initial=1, total=len(files), desc="apply", unit="image", disable=args.quiet,
-                     leave=False):
+    for path in progress_bar(files[1:], initial=1, total=len(files), desc="apply", unit="image",
+                             disable=args.quiet, leave=False):
         if not one(path):
             return 1
     print(f"{args.output}: {len(files)} images in {time.perf_counter() - began:.1f} s"

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the line, not a dead widget
 
 from . import color
 from .device import autocast, check_precision, default_device, on
@@ -40,6 +39,7 @@ from .errors import DivergenceError, InputError
 from .images import resize
 from .losses import Settings, perceptual_loss
 from .mixing import as_list, load_masks, mix_weights, one_of, resize_mask
+from .progress import bar as progress_bar
 from .result import Result
 from .samples import resolve_image
 from .targets import Targets
@@ -191,7 +191,7 @@ class StyleTransfer:
         total = sum(counts)
         run = _Run(total=total, started=time.perf_counter(), photo=self.photo, color=self.color)
         image = None
-        bar = tqdm(total=total, disable=not progress, desc="stylize", unit="step", leave=False)
+        bar = progress_bar(total=total, disable=not progress, desc="stylize", unit="step", leave=False)
         try:
             for n, s in zip(counts, sizes, strict=True):
                 image = self._run_scale(run, image, n, s, init, optimizer, lr, generator,

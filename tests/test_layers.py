@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "nstlab"
 FOUNDATION = {"errors", "device", "files", "compact", "images", "samples", "vgg", "statistics", "losses",
-              "mixing", "targets", "color", "result", "viz", "warping"}
+              "mixing", "targets", "color", "result", "viz", "warping", "progress"}
 ALLOWED = {  # layer -> the layers it may import
     "foundation": {"foundation"},
     "gatys": {"foundation", "gatys"},

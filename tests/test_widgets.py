@@ -292,3 +292,33 @@ def test_a_mixer_shows_any_error_in_its_status_line_and_keeps_working():
     mixer.compute = lambda: 1 / 0  # anything at all going wrong inside the callback
     mixer.sliders[0].value = 0.2
     assert "ZeroDivisionError" in mixer.status.value
+
+
+def test_the_stabilizer_slider_redraws_the_frames_and_their_flicker():
+    from nstlab.notebook.stabilizer import StabilizerExplorer
+    from nstlab.video import synthetic_clip
+
+    clip = synthetic_clip("tubingen", frames=4, size=(36, 48), kind="pan")
+    torch.manual_seed(0)
+    flickering = (clip.frames + 0.1 * torch.rand_like(clip.frames)).clamp(0, 1)
+    explorer = StabilizerExplorer(flickering, flows=clip.flows, masks=clip.masks, strength=0.0)
+    picture, off = explorer.picture.value, explorer.draw()
+    explorer.strength.value = 0.8  # as a student drags it
+    assert explorer.draw() < off / 2 and explorer.picture.value != picture
+    assert "less flicker" in explorer.info.value
+
+
+def test_progress_bars_write_to_stdout_in_a_notebook_kernel(monkeypatch, capsys):
+    import sys
+
+    from nstlab import progress
+
+    monkeypatch.setitem(sys.modules, "ipykernel", sys)  # as inside a Jupyter kernel
+    for _ in progress.bar(range(3), desc="counting", leave=False):
+        pass
+    captured = capsys.readouterr()
+    assert "counting" in captured.out and captured.err == ""  # no empty pink stderr box
+    monkeypatch.delitem(sys.modules, "ipykernel")
+    for _ in progress.bar(range(3), desc="counting"):
+        pass
+    assert "counting" in capsys.readouterr().err  # a terminal: stderr, as ever

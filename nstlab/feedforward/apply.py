@@ -25,13 +25,13 @@ import warnings
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from .. import color
 from ..device import DTYPES, autocast, cast, check_precision, default_device, device_of, on
 from ..errors import InputError
 from ..images import image_files, resize
 from ..mixing import as_list, composite, load_masks, mix_weights, one_of
+from ..progress import bar as progress_bar
 from ..result import Result
 from ..samples import resolve_image
 from .adain import AdaIN
@@ -66,7 +66,7 @@ def apply(model, content, style=None, *, size: int | None = None, mix=None, mask
     if isinstance(content, (list, tuple)) or (isinstance(content, (str, os.PathLike)) and str(content)
                                               and Path(content).expanduser().is_dir()):
         sources = list(content) if isinstance(content, (list, tuple)) else image_files(content)
-        bar = tqdm(sources, desc="apply", unit="image", disable=not progress, leave=False)
+        bar = progress_bar(sources, desc="apply", unit="image", disable=not progress, leave=False)
         return [_apply(net, c, style, size, mix, masks, alpha, preserve_color, precision) for c in bar]
     return _apply(net, content, style, size, mix, masks, alpha, preserve_color, precision)
 

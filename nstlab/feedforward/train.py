@@ -25,12 +25,12 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.utils.data import DistributedSampler
-from tqdm import tqdm  # text, also in notebooks: a saved notebook shows the line, not a dead widget
 
 from ..device import default_device
 from ..errors import InputError
 from ..files import atomic, load_tensors
 from ..images import save_image, tile
+from ..progress import bar as progress_bar
 from ..result import TrainResult
 from .data import RandomCrops, batches
 
@@ -133,7 +133,8 @@ def train(objective: torch.nn.Module, photos, config: TrainConfig | None = None,
                         "step": step, "history": history}, tmp)
 
     model.train()
-    bar = tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, desc="train", unit="step")
+    bar = progress_bar(total=config.steps, initial=start, disable=not progress or rank > 0, desc="train",
+                       unit="step")
     step, epoch, drawn = start, 0, iter(())
     try:
         while step < config.steps:

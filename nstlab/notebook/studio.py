@@ -387,8 +387,9 @@ class Studio(W.VBox):
         box = W.Layout(border="1px solid #ddd", padding="4px", margin="2px")
         for picker in self.pickers.values():
             picker.layout = box
+        own_width = W.Layout(border="1px solid #ddd", padding="4px", margin="2px", flex="0 0 auto")
         weights = W.VBox([W.HTML("<b>weights</b> (log scale)"), self.content_weight, self.style_weight,
-                          self.tv_weight], layout=box)
+                          self.tv_weight], layout=own_width)  # squeezed, the sliders' values were cut off
         content_layers = W.VBox([W.HTML("<b>content layers</b>"), *self.content_layers.values()], layout=box)
         style_layers = W.VBox([W.HTML("<b>style layers</b>"), self.style_loss,
                                *(W.HBox([b, self.layer_weights[n]]) for n, b in self.style_layers.items())],
@@ -411,7 +412,7 @@ def _log_slider(description: str, value: float, low: float, high: float,
         v *= 10
     options = [(f"{x:g}", float(f"{x:.6g}")) for x in values]  # 0.3, not 0.30000000000000004
     slider = W.SelectionSlider(options=options, description=description, continuous_update=False,
-                               style={"description_width": "60px"}, layout=W.Layout(width="340px"))
+                               style={"description_width": "60px"}, layout=W.Layout(width="300px"))
     slider.value = _nearest(slider, value)
     return slider
 

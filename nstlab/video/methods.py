@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from ..device import device_of
 from ..errors import ImageError, InputError, NstlabError, WriteError
@@ -52,6 +51,7 @@ from ..gatys import StyleTransfer
 from ..images import load_image, resize, save_image
 from ..losses import DEFAULT_TEMPORAL_WEIGHT, Settings
 from ..mixing import as_list
+from ..progress import bar as progress_bar
 from ..result import Result
 from ..samples import resolve_image, sample_path
 from ..warping import warp
@@ -121,7 +121,7 @@ def apply_video(model, frames, style=None, *, mix=None, masks=None, alpha: float
     stabilizer = Stabilizer(stabilize)
     finished = Finished(output, clip.fps, measure, run_dir)
     status, total = "done", clip.count() if morph else clip.length
-    with tqdm(total=total, desc="frames", unit="frame", disable=not progress, leave=False) as bar:
+    with progress_bar(total=total, desc="frames", unit="frame", disable=not progress, leave=False) as bar:
         try:
             previous = None
             for t, frame in enumerate(clip):
@@ -284,7 +284,7 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
         finished.add(inputs[t], stabilizer(image, *flow) if t > 0 else stabilizer(image), *flow)
 
     total = clip.length
-    with tqdm(total=total and total * (2 if loop else 1), desc="frames",
+    with progress_bar(total=total and total * (2 if loop else 1), desc="frames",
               unit="frame", disable=not progress, leave=False) as bar:
         try:
             for t, frame in enumerate(clip):
