@@ -319,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     n.add_argument("--source", type=Path, default=Path("notebooks/solutions"))
     n.add_argument("-o", "--output", type=Path, default=Path("notebooks"))
     n.add_argument("--solutions", action="store_true", help="keep the solutions (teacher copies)")
+    n.add_argument("--nbgrader", action="store_true",
+                   help="nbgrader source notebooks (autograded answers, test cells with hidden tests): "
+                        "-o source/ASSIGNMENT in a course folder")
     return parser
 
 
@@ -566,7 +569,10 @@ def _notebooks(args) -> int:
     from .notebook.builder import build  # only this command needs the notebook layer
 
     try:
-        written = build(args.source, args.output, solutions=args.solutions)
+        if args.solutions and args.nbgrader:
+            print("nstlab: error: --solutions or --nbgrader, not both", file=sys.stderr)
+            return 2
+        written = build(args.source, args.output, solutions=args.solutions, nbgrader=args.nbgrader)
     except ImportError as err:
         print(f"nstlab: error: building notebooks needs jupytext ({err}); pip install jupytext",
               file=sys.stderr)

@@ -26,18 +26,23 @@ def solution_version(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if line.strip() not in (BEGIN, END))
 
 
-def build(source_dir, out_dir, *, solutions: bool = False) -> list[Path]:
+def build(source_dir, out_dir, *, solutions: bool = False, nbgrader: bool = False) -> list[Path]:
     """Write one .ipynb per jupytext source `*.py` in `source_dir`: student copies (solutions cut
-    out) or, with solutions=True, the full teacher copies. Outputs are empty. Returns the paths."""
+    out), with solutions=True the full teacher copies, or with nbgrader=True nbgrader source
+    notebooks (`grading.py`). Outputs are empty. Returns the paths."""
     import jupytext  # a development / teaching dependency, needed only here
     import nbformat
 
     written = []
     for source in sorted(Path(source_dir).glob("[0-9][0-9]_*.py")):
         notebook = jupytext.reads(source.read_text(), fmt="py:percent")
+        if nbgrader:  # the markers stay: nbgrader cuts the solutions out itself
+            from .grading import nbgrader_version
+
+            notebook = nbgrader_version(notebook, source.stem[:2])
         for i, cell in enumerate(notebook.cells):
             cell.id = f"cell-{i:02d}"  # stable ids: a rebuild changes nothing that did not change
-            if cell.cell_type == "code":
+            if cell.cell_type == "code" and not nbgrader:
                 cell.source = (solution_version if solutions else student_version)(cell.source)
         notebook.metadata.pop("jupytext", None)
         notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python",
