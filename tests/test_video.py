@@ -48,14 +48,16 @@ def test_a_flickering_clip_has_a_warping_error(clips):
     assert warping_error(flicker, flows=clip.flows, masks=clip.masks) > 20 * own
 
 
+@pytest.mark.parametrize("method", ["dis", "farneback"])
 @pytest.mark.parametrize("kind", ["pan", "zoom", "rotate"])
-def test_dis_flow_is_close_to_the_exact_flow(clips, kind):
+def test_estimated_flow_is_close_to_the_exact_flow(clips, kind, method):
     clip = clips[kind]
-    flow = estimate_flow(clip.frames[1], clip.frames[0])  # frame 1 -> frame 0: the backward flow
+    flow = estimate_flow(clip.frames[1], clip.frames[0], method=method)  # frame 1 -> 0: the backward flow
     m = clip.masks[0].bool()
     m[:8], m[-8:], m[:, :8], m[:, -8:] = False, False, False, False  # borders: no texture beyond
     endpoint = (flow - clip.flows[0]).pow(2).sum(0).sqrt()[m]
-    assert endpoint.mean() < 0.3, f"mean endpoint error {endpoint.mean():.3f} px"
+    limit = {"dis": 0.3, "farneback": 0.6}[method]  # Farneback: worse on the flat sky (pan: 0.53 px)
+    assert endpoint.mean() < limit, f"mean endpoint error {endpoint.mean():.3f} px"
 
 
 def test_the_forward_backward_check_finds_what_left_the_frame(clips):
@@ -72,6 +74,8 @@ def test_estimated_and_exact_warping_errors_agree(clips):
     flicker = (clip.frames + 0.05 * torch.randn_like(clip.frames)).clamp(0, 1)
     exact = warping_error(flicker, flows=clip.flows, masks=clip.masks)
     assert warping_error(flicker, clip.frames) == pytest.approx(exact, rel=0.2)
+    judged = warping_error(flicker, clip.frames, method="farneback")  # the independent judge agrees
+    assert judged == pytest.approx(exact, rel=0.2)
 
 
 def test_the_stabilizer_cuts_flicker_and_resets_at_a_cut(clips):
@@ -226,8 +230,8 @@ def test_raft_is_an_option_with_one_clear_error_offline(monkeypatch, tmp_path):
     torch.manual_seed(0)
     monkeypatch.setitem(flow._RAFT, "net", raft_small(weights=None).eval())  # as if downloaded
     assert estimate_flow(frame, frame, method="raft").shape == (2, 50, 70)  # padded to 128, cropped
-    with pytest.raises(InputError, match="dis, raft"):
-        estimate_flow(frame, frame, method="farneback")
+    with pytest.raises(InputError, match="dis, raft, farneback"):
+        estimate_flow(frame, frame, method="lucas-kanade")
 
 
 def test_pictures_of_flow_flicker_and_the_tradeoff(clips):

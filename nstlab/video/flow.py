@@ -26,14 +26,16 @@ from ..files import hub_file, load_tensors
 from ..warping import inside, warp
 
 PRESETS = ("ultrafast", "fast", "medium")
-METHODS = ("dis", "raft")
+METHODS = ("dis", "raft", "farneback")
 _RAFT = {}  # the loaded RAFT network, once per process
 
 
 def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
                   method: str = "dis") -> torch.Tensor:
     """Flow (2, H, W) in pixels from frame a to frame b, both (3, H, W) or (1, 3, H, W) in [0, 1].
-    method: "dis" (OpenCV, `preset` sets its speed) or "raft" (torchvision, weights downloaded)."""
+    method: "dis" (OpenCV, `preset` sets its speed), "raft" (torchvision, weights downloaded) or
+    "farneback" (OpenCV's polynomial-expansion flow, Farneback 2003: no method of nstlab uses it,
+    so it can judge them -- `warping_error(..., method="farneback")`)."""
     if method not in METHODS:
         raise InputError(f"the flow method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "raft":
@@ -44,14 +46,18 @@ def estimate_flow(a: torch.Tensor, b: torch.Tensor, preset: str = "medium",
     a, b = _frame(a), _frame(b)
     if a.shape != b.shape:
         raise InputError(f"frames of different sizes: {tuple(a.shape[-2:])} and {tuple(b.shape[-2:])}")
-    dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
-    flow = dis.calc(_grey(a), _grey(b), None)  # (H, W, 2), float32
+    if method == "farneback":  # 5 levels, 15 px windows: OpenCV's documented example settings
+        flow = cv2.calcOpticalFlowFarneback(_grey(a), _grey(b), None, 0.5, 5, 15, 3, 5, 1.2, 0)
+    else:
+        dis = cv2.DISOpticalFlow_create(getattr(cv2, f"DISOPTICAL_FLOW_PRESET_{preset.upper()}"))
+        flow = dis.calc(_grey(a), _grey(b), None)  # (H, W, 2), float32
     return torch.from_numpy(flow).permute(2, 0, 1).contiguous()
 
 
 def check_method(method: str) -> None:
-    """Before any work: `method` can estimate flow here (OpenCV for "dis"; RAFT's weights, downloaded
-    once, for "raft"), else the error that would otherwise come after the first frames."""
+    """Before any work: `method` can estimate flow here (OpenCV for "dis" and "farneback"; RAFT's
+    weights, downloaded once, for "raft"), else the error that would otherwise come after the
+    first frames."""
     if method not in METHODS:
         raise InputError(f"the flow method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "raft":
