@@ -3,6 +3,7 @@
     python benchmarks/bench_video.py                        # synthetic zoom clip, exact flow, 256 px
     python benchmarks/bench_video.py --sizes 256 512        # the networks at both sizes
     python benchmarks/bench_video.py --clip bigbuckbunny    # a real clip (DIS flow), e.g. the bundled one
+    python benchmarks/bench_video.py --clip bigbuckbunny --judge farneback   # judged by a flow no method uses
 
 For each method: ms per frame (the stabilizer's flow included), the warping error and its ratio to
 the input clip's own, and the style and content distances (`video.style_and_content`; lower is
@@ -49,6 +50,9 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=30, help="optimization steps per frame")
     parser.add_argument("--no-optimization", action="store_true", help="networks only (fast)")
     parser.add_argument("--precision", default="float32", help="float32 or bfloat16 (all methods)")
+    parser.add_argument("--judge", default="dis", choices=("dis", "farneback"),
+                        help="the flow a real clip's warping error is measured on (farneback: one that "
+                             "neither the stabilizer nor Ruder's loss uses)")
     args = parser.parse_args()
     print(f"{torch.get_num_threads()} threads, {args.precision}, nstlab {nstlab.__version__}")
     print(f"{'method':40} {'size':>7} {'ms/frame':>9} {'warp err':>9} {'x input':>8} {'style':>7} "
@@ -85,11 +89,11 @@ def main() -> int:
 
 
 def clip(args, size: int) -> tuple[torch.Tensor, dict]:
-    """The frames and the flows the warping error uses: exact for a synthetic clip, else DIS
-    flows estimated once."""
+    """The frames and the flows the warping error uses: exact for a synthetic clip, else flows
+    estimated once by the judge (`--judge`)."""
     if args.clip:
         frames, _ = read_video(args.clip, size=size, max_frames=args.frames)
-        flows, masks = clip_flows(frames)
+        flows, masks = clip_flows(frames, method=args.judge)
         return frames, {"flows": flows, "masks": masks}
     made = synthetic_clip("tubingen", frames=args.frames, size=(round(size * 3 / 4), size), kind="zoom")
     return made.frames, {"flows": made.flows, "masks": made.masks}
