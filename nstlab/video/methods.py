@@ -104,21 +104,19 @@ def apply_video(model, frames, style=None, *, mix=None, masks=None, alpha: float
     """
     began = time.perf_counter()
     clip = _clip(frames, size, fps)
-    Stabilizer(stabilize)  # its range, before any work
+    stabilizer = Stabilizer(stabilize)  # its range checked before any work
     if stabilize:
         check_method(flow_method)
     if morph and (len(as_list(style)) < 2 or mix is not None or masks is not None):
         raise InputError("morph needs a list of two or more styles, and no mix or masks")
     net = prepare(model, device, precision)  # once for the clip, never per frame
     name = model_info(net).name
-    store = FrameStore(run_dir, {"frames": clip.digest(), "method": name, "model": _describe(net),
-                                 "style": _describe(style), "morph": morph, "mix": mix,
-                                 "masks": _describe(masks), "alpha": alpha, "preserve_color": preserve_color,
-                                 "size": size, "precision": precision})
+    store = FrameStore(run_dir, {"frames": clip, "method": name, "model": net, "style": style,
+                                 "morph": morph, "mix": mix, "masks": masks, "alpha": alpha,
+                                 "preserve_color": preserve_color, "size": size, "precision": precision})
     if isinstance(net, AdaIN):  # the style images read once, at the frames' size, not once a frame
         side = max(clip.first().shape[-2:])
         style = [resolve_image(s, side) for s in as_list(style)] or None
-    stabilizer = Stabilizer(stabilize)
     finished = Finished(output, clip.fps, measure, run_dir)
     status, total = "done", clip.count() if morph else clip.length
     with progress_bar(total=total, desc="frames", unit="frame", disable=not progress, leave=False) as bar:
@@ -232,7 +230,7 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
         raise InputError(f"long_term lists frames back (whole numbers from 1), got {long_term!r}") from None
     if not back_frames or back_frames[0] != 1:
         raise InputError(f"long_term lists frames back and must start with 1, got {back_frames}")
-    Stabilizer(stabilize)
+    stabilizer = Stabilizer(stabilize)  # its range checked before any work
     check_method(flow_method)
     settings = settings or Settings(style_loss=style_loss or "gram")
     if style_loss is not None:
@@ -243,16 +241,16 @@ def stylize_video(frames, style, *, steps: int = 30, first_steps: int | None = N
     weighted = settings.replace(term_weights={"temporal": float(temporal_weight)} if temporal_weight else {})
     transfer = StyleTransfer(clip.first()[None], style, extractor, alone, device, precision, masks, mix=mix,
                              preserve_color=preserve_color, terms={"temporal": temporal})
-    store = FrameStore(run_dir, {"frames": clip.digest(), "method": "gatys-temporal", "style": style,
-                                 "vgg": _describe(transfer.extractor), "steps": steps,
+    store = FrameStore(run_dir, {"frames": clip, "method": "gatys-temporal", "style": style,
+                                 "vgg": transfer.extractor, "steps": steps,
                                  "first_steps": first_steps, "temporal_weight": temporal_weight,
                                  "long_term": back_frames, "loop": loop, "settings": settings, "mix": mix,
-                                 "masks": _describe(masks), "preserve_color": preserve_color, "size": size,
+                                 "masks": masks, "preserve_color": preserve_color, "size": size,
                                  "precision": precision, **run})
     inputs: dict[int, torch.Tensor] = {}  # the input frames the next frames look back at (all, with loop)
     done: dict[int, torch.Tensor] = {}  # the finished frames likewise
     pairs, reach = FlowPairs(inputs, flow_method), back_frames[-1]
-    stabilizer, finished = Stabilizer(stabilize), Finished(output, clip.fps, measure, run_dir)
+    finished = Finished(output, clip.fps, measure, run_dir)
     history, status, taken = [], "done", 0
 
     def make(t: int, kind: str, back: list[int], made: dict[int, torch.Tensor]) -> torch.Tensor:
@@ -393,9 +391,9 @@ class FrameStore:
 
     def __init__(self, folder, recipe: dict):
         self.folder = None if folder is None else Path(folder).expanduser()
-        self.recipe = {k: _describe(v) for k, v in recipe.items()}
-        if self.folder is None:
+        if self.folder is None:  # nothing stored: no hashing either (a VGG is 58 MB of numbers)
             return
+        self.recipe = {k: _describe(v) for k, v in recipe.items()}
         record = self.folder / "run.json"
         if self.folder.exists() and not self.folder.is_dir():
             raise InputError(f"{self.folder}: is a file; give a new or empty folder for the finished frames")
@@ -449,8 +447,10 @@ class FrameStore:
 
 
 def _describe(value):
-    """A JSON-able stand-in for an argument that changes when its content does: tensors and
+    """A JSON-able stand-in for an argument that changes when its content does: clips, tensors and
     networks by a digest of their numbers, files and sample names by their sha256."""
+    if isinstance(value, (Clip, _Tensor)):
+        return value.digest()
     if isinstance(value, torch.Tensor):
         return "tensor " + hashlib.sha256(_bytes(value)).hexdigest()
     if isinstance(value, torch.nn.Module):
